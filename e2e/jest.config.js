@@ -1,0 +1,1 @@
+module.exports = { displayName: 'e2e', preset: '../jest.preset.js', rootDir: __dirname, testMatch: ['<rootDir>/**/*.spec.ts'], testTimeout: 3600000 };
