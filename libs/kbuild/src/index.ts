@@ -1,0 +1,5 @@
+export * from './arch';
+export * from './toolchain';
+export * from './make';
+export * from './configure';
+export * from './artifacts';

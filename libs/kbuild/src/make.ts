@@ -1,0 +1,147 @@
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { KernelBuildError } from '@linuxkit-kernels/errors';
+import { kernelArchProfile } from './arch';
+import { Toolchain } from './toolchain';
+
+export interface BuildIdentity {
+  /** KBUILD_BUILD_TIMESTAMP: pinned (e.g. the commit time) so the same inputs give the same kernel. */
+  timestamp: string;
+  user: string;
+  host: string;
+}
+
+export interface MakeInvocation {
+  srcDir: string;
+  buildDir: string;
+  toolchain: Toolchain;
+  targets: string[];
+  /** Extra VAR=value arguments, e.g. INSTALL_MOD_PATH. */
+  variables?: Record<string, string>;
+  jobs?: number;
+  identity?: BuildIdentity;
+  /** Where ccache keeps paths relative to, so trees in different places share hits. */
+  ccacheBaseDir?: string;
+  logFile: string;
+  /** Short progress lines for the terminal. */
+  onProgress?: (line: string) => void;
+  progressIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_IDENTITY: BuildIdentity = { timestamp: '1970-01-01T00:00:00Z', user: 'linuxkit', host: 'linuxkit' };
+
+export function defaultJobs(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** The argv and environment of one make run (pure, so the exact command is unit-tested). */
+export function makeCommand(invocation: Omit<MakeInvocation, 'logFile'>): { args: string[]; env: Record<string, string> } {
+  const { toolchain } = invocation;
+  const profile = kernelArchProfile(toolchain.arch);
+  const identity = invocation.identity ?? DEFAULT_IDENTITY;
+  const launcher = toolchain.ccache ? 'ccache ' : '';
+  const prefixMaps = [invocation.srcDir, invocation.buildDir].map((dir) => `-ffile-prefix-map=${path.resolve(dir)}/=`).join(' ');
+  const args = [
+    '-C',
+    invocation.srcDir,
+    `O=${path.resolve(invocation.buildDir)}`,
+    `ARCH=${profile.karch}`,
+    ...(toolchain.crossCompile ? [`CROSS_COMPILE=${toolchain.crossCompile}`] : []),
+    ...(toolchain.ccache ? [`CC=${launcher}${toolchain.gcc}`, `HOSTCC=${launcher}gcc`] : []),
+    `KCFLAGS=${prefixMaps}`,
+    `-j${invocation.jobs ?? defaultJobs()}`,
+    ...Object.entries(invocation.variables ?? {}).map(([name, value]) => `${name}=${value}`),
+    ...invocation.targets,
+  ];
+  const env: Record<string, string> = {
+    KBUILD_BUILD_TIMESTAMP: identity.timestamp,
+    KBUILD_BUILD_USER: identity.user,
+    KBUILD_BUILD_HOST: identity.host,
+    // An unrelated ARCH/CROSS_COMPILE in the user's shell must not leak into a cross build.
+    ARCH: profile.karch,
+    CROSS_COMPILE: toolchain.crossCompile,
+    LC_ALL: 'C',
+  };
+  if (toolchain.ccache && invocation.ccacheBaseDir) env.CCACHE_BASEDIR = path.resolve(invocation.ccacheBaseDir);
+  return { args, env };
+}
+
+const TAIL_LINES = 30;
+
+/**
+ * Runs make in its own process group with the full log in a file and short progress lines on the
+ * terminal. An abort (Ctrl-C forwarded by the executor) kills the whole group, so no compiler keeps
+ * writing into the build dir after we return.
+ */
+export async function runMake(invocation: MakeInvocation): Promise<{ durationMs: number }> {
+  const { args, env } = makeCommand(invocation);
+  fs.mkdirSync(path.dirname(invocation.logFile), { recursive: true });
+  fs.mkdirSync(invocation.buildDir, { recursive: true });
+  const log = fs.createWriteStream(invocation.logFile, { flags: 'a' });
+  log.write(`$ make ${args.join(' ')}\n`);
+  const started = Date.now();
+  const child = spawn('make', args, { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail: string[] = [];
+  let compiled = 0;
+  let lastStep = '';
+  const remember = (chunk: Buffer) => {
+    log.write(chunk);
+    for (const line of chunk.toString().split('\n')) {
+      if (!line.trim()) continue;
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      const step = /^\s{2}([A-Z][A-Z0-9_]*)\s+(\S+)/.exec(line);
+      if (step) {
+        if (step[1] === 'CC' || step[1] === 'CC [M]' || step[1] === 'AS') compiled++;
+        lastStep = `${step[1]} ${step[2]}`;
+      }
+    }
+  };
+  child.stdout.on('data', remember);
+  child.stderr.on('data', remember);
+
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const onAbort = () => {
+    killGroup('SIGTERM');
+    setTimeout(() => killGroup('SIGKILL'), 5000).unref();
+  };
+  invocation.signal?.addEventListener('abort', onAbort, { once: true });
+  const progress = invocation.onProgress
+    ? setInterval(() => {
+        const seconds = Math.round((Date.now() - started) / 1000);
+        invocation.onProgress?.(`  make ${invocation.targets.join(' ')}: ${compiled} objects, ${seconds}s${lastStep ? ` (${lastStep})` : ''}`);
+      }, invocation.progressIntervalMs ?? 15000)
+    : undefined;
+
+  const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.on('error', (error) => resolve({ code: null, signal: null, error }));
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  if (progress) clearInterval(progress);
+  invocation.signal?.removeEventListener('abort', onAbort);
+  await new Promise<void>((resolve) => log.end(resolve));
+
+  if (outcome.error) {
+    throw new KernelBuildError(`could not run make: ${outcome.error.message}`, 'install it: apt-get install make build-essential');
+  }
+  if (invocation.signal?.aborted) {
+    throw new KernelBuildError(`make ${invocation.targets.join(' ')} was interrupted`, 'run the target again; make resumes where it stopped');
+  }
+  if (outcome.code !== 0) {
+    throw new KernelBuildError(
+      `make ${invocation.targets.join(' ')} failed for ${invocation.toolchain.arch} (exit ${outcome.code ?? outcome.signal})`,
+      `read the full log: ${invocation.logFile}`,
+      tail.join('\n'),
+    );
+  }
+  return { durationMs: Date.now() - started };
+}

@@ -1,0 +1,2 @@
+export * from './work-paths';
+export * from './steps';

@@ -1,0 +1,261 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import execa from 'execa';
+import { KernelBuildError } from '@linuxkit-kernels/errors';
+import { KernelProject, computeInputHash, imageTags, inputPaths, loadKernelProjects, Arch } from '@linuxkit-kernels/spec';
+import { ensurePristineTree, fetchSource, openStore } from '@linuxkit-kernels/source';
+import { listSeriesPatches, preparePatchedTree, PatchFile } from '@linuxkit-kernels/patches';
+import {
+  ARTIFACT_FILES,
+  BuildIdentity,
+  builderReference,
+  collectKernelArtifacts,
+  configureKernel,
+  detectToolchain,
+  hostKernelArch,
+  kernelArchProfile,
+  KernelArch,
+  readBuildMetadata,
+  runMake,
+} from '@linuxkit-kernels/kbuild';
+import { extractImageFile, writeKernelImageLayout } from '@linuxkit-kernels/oci';
+import { runBootTest } from '@linuxkit-kernels/testboot';
+import { workPaths, WorkPaths } from './work-paths';
+
+/** The label LinuxKit reads to find the environment a kernel was built in. */
+export const BUILDIMAGE_LABEL = 'org.mobyproject.linuxkit.kernel.buildimage';
+export const KEYRING = 'kernels/common/kernel.org-keyring.asc';
+
+export interface StepContext {
+  workspaceRoot: string;
+  projectName: string;
+  arch?: string;
+  log: (line: string) => void;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Resolved {
+  project: KernelProject;
+  arch: KernelArch;
+  paths: WorkPaths;
+}
+
+function resolveStep(context: StepContext): Resolved {
+  const projects = loadKernelProjects(context.workspaceRoot);
+  const project = projects.find((candidate) => candidate.name === context.projectName);
+  if (!project) throw new KernelBuildError(`no kernel project named ${context.projectName}`, `use one of ${projects.map((p) => p.name).join(', ')}`);
+  const arch = (context.arch ?? hostKernelArch()) as KernelArch;
+  kernelArchProfile(arch);
+  if (!project.arches.includes(arch as Arch)) {
+    throw new KernelBuildError(`${project.name} is not built for ${arch}`, `use --arch=${project.arches.join(' or --arch=')}, or add ${arch} to arches in ${project.file}`);
+  }
+  return { project, arch, paths: workPaths(context.workspaceRoot, project, arch, context.env) };
+}
+
+export async function fetchStep(context: StepContext): Promise<{ tarballPath: string; fetched: boolean }> {
+  const { project, paths } = resolveStep(context);
+  const result = await fetchSource(project.source, {
+    store: openStore(paths.store),
+    keyringPath: path.join(context.workspaceRoot, KEYRING),
+    signal: context.signal,
+    log: context.log,
+  });
+  context.log(`${result.fetched ? 'fetched' : 'in store'}: ${result.tarballPath}`);
+  return result;
+}
+
+async function seriesPatches(workspaceRoot: string, project: KernelProject): Promise<PatchFile[]> {
+  const lists = await Promise.all(project.patchDirs.map((dir) => listSeriesPatches(path.join(workspaceRoot, dir))));
+  return lists.flat();
+}
+
+/** Fetch (a store hit when already fetched), extract once, then bring the project's tree up to date. */
+export async function patchStep(context: StepContext): Promise<{ srcDir: string }> {
+  const { project, paths } = resolveStep(context);
+  const { tarballPath } = await fetchStep(context);
+  const pristineDir = await ensurePristineTree(tarballPath, project.source.sha256, paths.workRoot, { log: context.log });
+  const patches = await seriesPatches(context.workspaceRoot, project);
+  const result = await preparePatchedTree({ pristineDir, treeDir: paths.tree, patches, log: context.log });
+  context.log(
+    `tree ${paths.tree}: ${patches.length} patch(es)` +
+      (result.recreated ? ', created from the pristine source' : '') +
+      (result.reverted.length ? `, reverted ${result.reverted.join(', ')}` : '') +
+      (result.applied.length ? `, applied ${result.applied.join(', ')}` : ', up to date'),
+  );
+  return { srcDir: result.treeDir };
+}
+
+/** KBUILD_BUILD_TIMESTAMP from the last commit that touched the project's inputs: same inputs, same kernel. */
+export async function buildIdentity(workspaceRoot: string, project: KernelProject): Promise<BuildIdentity & { epoch: number }> {
+  const result = await execa('git', ['log', '-1', '--format=%ct', '--', ...inputPaths(project)], { cwd: workspaceRoot, reject: false });
+  const fromGit = Number.parseInt(result.stdout.trim(), 10);
+  const epoch = Number.isFinite(fromGit) ? fromGit : Number.parseInt(process.env.SOURCE_DATE_EPOCH ?? '0', 10) || 0;
+  return { timestamp: new Date(epoch * 1000).toISOString(), user: 'linuxkit', host: 'linuxkit', epoch };
+}
+
+function readText(workspaceRoot: string, file: string): { path: string; text: string } {
+  return { path: file, text: fs.readFileSync(path.join(workspaceRoot, file), 'utf8') };
+}
+
+export async function configureStep(context: StepContext): Promise<{ config: string }> {
+  const { project, arch, paths } = resolveStep(context);
+  const { srcDir } = await patchStep(context);
+  const toolchain = await detectToolchain(arch);
+  const committedPath = `${project.configRoot}/config-${arch}`;
+  const finalText = await configureKernel({
+    srcDir,
+    buildDir: paths.buildDir,
+    toolchain,
+    committed: readText(context.workspaceRoot, committedPath),
+    fragments: project.fragments.map((fragment) => readText(context.workspaceRoot, fragment)),
+    localversion: project.localversion,
+    fixedPoint: project.fixedPoint,
+    regenerateCommand: `nx run ${project.name}:sync-config --arch=${arch}`,
+    logFile: path.join(paths.logDir, 'configure.log'),
+    identity: await buildIdentity(context.workspaceRoot, project),
+    signal: context.signal,
+    log: context.log,
+  });
+  fs.mkdirSync(path.dirname(paths.config), { recursive: true });
+  fs.writeFileSync(`${paths.config}.tmp`, finalText);
+  fs.renameSync(`${paths.config}.tmp`, paths.config);
+  context.log(`config ${arch}: ${paths.config}${project.fixedPoint ? ' (fixed point)' : `, ${project.fragments.length} fragment(s) verified`}`);
+  return { config: paths.config };
+}
+
+/** Copies the configured .config into the build dir only when it differs, so make keeps its mtimes. */
+function syncBuildConfig(paths: WorkPaths): void {
+  if (!fs.existsSync(paths.config)) throw new KernelBuildError(`${paths.config} is missing`, 'run the configure target first');
+  const wanted = fs.readFileSync(paths.config);
+  const current = path.join(paths.buildDir, '.config');
+  fs.mkdirSync(paths.buildDir, { recursive: true });
+  if (!fs.existsSync(current) || !fs.readFileSync(current).equals(wanted)) fs.writeFileSync(current, wanted);
+}
+
+export async function compileStep(context: StepContext & { jobs?: number; ccache?: boolean }): Promise<{ release: string }> {
+  const { project, arch, paths } = resolveStep(context);
+  const { srcDir } = await patchStep(context);
+  const toolchain = await detectToolchain(arch, { useCcache: context.ccache });
+  if (!toolchain.ccache) context.log('note: ccache is not used (not installed, or --ccache=false); rebuilds in a fresh build dir recompile everything');
+  syncBuildConfig(paths);
+  const identity = await buildIdentity(context.workspaceRoot, project);
+  const logFile = path.join(paths.logDir, 'compile.log');
+  fs.rmSync(logFile, { force: true });
+  context.log(`compiling ${project.name} for ${arch} in ${paths.buildDir} (log: ${logFile})`);
+  const { durationMs } = await runMake({
+    srcDir,
+    buildDir: paths.buildDir,
+    toolchain,
+    targets: ['all'],
+    jobs: context.jobs,
+    identity,
+    ccacheBaseDir: paths.workRoot,
+    logFile,
+    onProgress: context.log,
+    signal: context.signal,
+  });
+  context.log(`make all: ${(durationMs / 1000).toFixed(1)}s`);
+  const metadata = await collectKernelArtifacts({
+    srcDir,
+    buildDir: paths.buildDir,
+    toolchain,
+    stageDir: paths.stageDir,
+    outDir: paths.artifacts,
+    builder: builderReference(toolchain),
+    mtime: identity.epoch,
+    debug: project.debug,
+    logFile,
+    identity,
+    jobs: context.jobs,
+    signal: context.signal,
+  });
+  context.log(`kernel ${metadata.release} for ${arch}: ${paths.artifacts}`);
+  return { release: metadata.release };
+}
+
+export interface ImageRecord {
+  project: string;
+  arch: string;
+  release: string;
+  tags: string[];
+  inputHash: string;
+  dirty: boolean;
+  manifestDigest: string;
+  builder: string;
+}
+
+export async function packageStep(context: StepContext): Promise<ImageRecord> {
+  const { project, arch, paths } = resolveStep(context);
+  const metadata = readBuildMetadata(paths.artifacts);
+  const { hash, dirty } = await computeInputHash(context.workspaceRoot, project);
+  const { plain, hashed } = imageTags(project, dirty ? `${hash}-dirty` : hash);
+  const builderFile = path.join(paths.artifacts, '.kernel-builder');
+  fs.writeFileSync(builderFile, `${metadata.builder}\n`);
+  const file = (name: string) => ({ path: name, source: path.join(paths.artifacts, name) });
+  const files = [
+    file(ARTIFACT_FILES.kernel),
+    file(ARTIFACT_FILES.modules),
+    file(ARTIFACT_FILES.headers),
+    file(ARTIFACT_FILES.dev),
+    file(ARTIFACT_FILES.systemMap),
+    { path: 'kernel-builder', source: builderFile },
+    ...(project.debug ? [file(ARTIFACT_FILES.vmlinux)] : []),
+  ];
+  const result = await writeKernelImageLayout({
+    layoutDir: paths.layout,
+    arch: kernelArchProfile(arch).ociArch,
+    files,
+    labels: { [BUILDIMAGE_LABEL]: metadata.builder },
+    annotations: { 'org.opencontainers.image.version': plain, 'org.mobyproject.linuxkit.kernel.release': metadata.release },
+    tags: [plain, hashed],
+    created: metadata.mtime,
+  });
+  fs.rmSync(builderFile, { force: true });
+  const record: ImageRecord = {
+    project: project.name,
+    arch,
+    release: metadata.release,
+    tags: [plain, hashed],
+    inputHash: hash,
+    dirty,
+    manifestDigest: result.manifestDigest,
+    builder: metadata.builder,
+  };
+  fs.writeFileSync(paths.imageRecord, `${JSON.stringify(record, null, 2)}\n`);
+  context.log(`image ${paths.layout}: ${record.tags.join(', ')} (${result.manifestDigest})${dirty ? ' — built from uncommitted inputs, never pushed' : ''}`);
+  return record;
+}
+
+export function readImageRecord(paths: WorkPaths): ImageRecord {
+  if (!fs.existsSync(paths.imageRecord)) throw new KernelBuildError(`${paths.imageRecord} is missing`, 'run the package target first');
+  return JSON.parse(fs.readFileSync(paths.imageRecord, 'utf8')) as ImageRecord;
+}
+
+/** Boots the packaged image (its /kernel and /kernel.tar, not the build dir) and checks the console. */
+export async function bootTestStep(context: StepContext & { timeoutSeconds?: number }): Promise<{ bootLog: string; durationMs: number }> {
+  const { project, arch, paths } = resolveStep(context);
+  const record = readImageRecord(paths);
+  const workDir = path.join(paths.workRoot, 'boot', project.name, arch);
+  fs.rmSync(workDir, { recursive: true, force: true });
+  fs.mkdirSync(workDir, { recursive: true });
+  const tag = record.tags[record.tags.length - 1];
+  const kernel = path.join(workDir, 'kernel');
+  const modulesTar = path.join(workDir, 'kernel.tar');
+  await extractImageFile(paths.layout, tag, 'kernel', kernel);
+  await extractImageFile(paths.layout, tag, 'kernel.tar', modulesTar);
+  const report = await runBootTest({
+    arch,
+    kernel,
+    modulesTar,
+    modules: project.test.modules,
+    commands: project.test.commands,
+    expectRelease: record.release,
+    timeoutMs: (context.timeoutSeconds ?? project.test.timeoutSeconds) * 1000,
+    workDir,
+    logFile: paths.bootLog,
+  });
+  context.log(`booted ${record.release} on ${arch} in ${(report.durationMs / 1000).toFixed(1)}s; modules loaded: ${project.test.modules.join(', ') || 'none asked'}`);
+  fs.rmSync(workDir, { recursive: true, force: true });
+  return { bootLog: paths.bootLog, durationMs: report.durationMs };
+}

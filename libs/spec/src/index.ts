@@ -1,0 +1,2 @@
+export * from './kernel-spec';
+export * from './input-hash';

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need on a fresh Debian 12 machine (run as root).
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # kernel build
+  build-essential flex bison bc libelf-dev libssl-dev dwarves kmod cpio ccache pigz zstd xz-utils patch rsync git
+  # cross toolchains
+  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+  # the shipped series' sources
+  linux-source-6.1 linux-source-6.12
+  # boot tests and image interop
+  qemu-system-x86 qemu-system-arm busybox-static skopeo umoci
+  # the registry the publishing tests run against
+  docker-registry apache2-utils
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+# The Debian package starts a registry on :5000 as a service; tests start their own on loopback.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+
+npm ci --no-audit --no-fund

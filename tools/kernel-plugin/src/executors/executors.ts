@@ -1,0 +1,15 @@
+import { ExecutorContext } from '@nx/devkit';
+import { bootTestStep, compileStep, configureStep, fetchStep, packageStep, patchStep } from '@linuxkit-kernels/pipeline';
+import { runStep, StepOptions } from '../lib/run-step';
+
+// Each executor only maps its options onto a pipeline step; executors.json points at these exports.
+type Executor<T> = (options: StepOptions & T, context: ExecutorContext) => Promise<{ success: boolean }>;
+
+export const fetchExecutor: Executor<object> = (options, context) => runStep(options, context, fetchStep);
+export const patchExecutor: Executor<object> = (options, context) => runStep(options, context, patchStep);
+export const configureExecutor: Executor<object> = (options, context) => runStep(options, context, configureStep);
+export const compileExecutor: Executor<{ jobs?: number; ccache?: boolean }> = (options, context) =>
+  runStep(options, context, (step) => compileStep({ ...step, jobs: options.jobs, ccache: options.ccache }));
+export const packageExecutor: Executor<object> = (options, context) => runStep(options, context, packageStep);
+export const testExecutor: Executor<{ timeoutSeconds?: number }> = (options, context) =>
+  runStep(options, context, (step) => bootTestStep({ ...step, timeoutSeconds: options.timeoutSeconds }));

@@ -1,0 +1,1 @@
+export { createNodes, createNodesV2, KernelPluginOptions } from './plugins/plugin';

@@ -1,0 +1,48 @@
+import { ExecutorContext, logger } from '@nx/devkit';
+import { isKernelBuildError } from '@linuxkit-kernels/errors';
+import { StepContext } from '@linuxkit-kernels/pipeline';
+
+export interface StepOptions {
+  arch?: string;
+  verbose?: boolean;
+}
+
+/**
+ * The shell every executor shares: builds the step context, turns Ctrl-C/SIGTERM into an abort
+ * that kills make's process group, and reports a KernelBuildError as its message and fix rather
+ * than a stack trace. Returns success: false on any failure or interruption.
+ */
+export async function runStep(
+  options: StepOptions,
+  context: ExecutorContext,
+  step: (stepContext: StepContext) => Promise<unknown>,
+): Promise<{ success: boolean }> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.warn(`${context.projectName}:${context.targetName}: ${signal} received, stopping`);
+    controller.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await step({
+      workspaceRoot: context.root,
+      projectName: context.projectName as string,
+      arch: options.arch,
+      log: (line) => logger.info(line),
+      signal: controller.signal,
+    });
+    return { success: !controller.signal.aborted };
+  } catch (error) {
+    if (isKernelBuildError(error)) {
+      logger.error(`${context.projectName}:${context.targetName}: ${error.describe()}`);
+      if (options.verbose && error.stack) logger.error(error.stack);
+    } else {
+      logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    }
+    return { success: false };
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,150 @@
+import type { CreateNodesV2, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
+import { hostKernelArch } from '@linuxkit-kernels/kbuild';
+import { distPath, KernelProject, KERNELS_DIR, loadKernelProjects } from '@linuxkit-kernels/spec';
+
+export interface KernelPluginOptions {
+  /** Arch built when --arch is not given; defaults to the host's. */
+  defaultArch?: string;
+}
+
+const EXECUTOR = '@linuxkit-kernels/nx-plugin';
+const TECHNOLOGIES = ['linux-kernel'];
+
+/** What every kernel build reads besides its own directories: shared inputs and our build code. */
+export const SHARED_INPUTS = [
+  `{workspaceRoot}/${KERNELS_DIR}/common/**/*`,
+  '{workspaceRoot}/tools/kernel-plugin/src/**/*',
+  '!{workspaceRoot}/tools/kernel-plugin/src/**/*.spec.ts',
+  '{workspaceRoot}/libs/*/src/**/*',
+  '!{workspaceRoot}/libs/*/src/**/*.spec.ts',
+  '!{workspaceRoot}/libs/*/src/**/__fixtures__/**/*',
+];
+
+/** The compiler is part of what a kernel is built from; the lockfile is not (externalDependencies: []). */
+export const TOOLCHAIN_INPUT = {
+  runtime: 'for cc in gcc aarch64-linux-gnu-gcc riscv64-linux-gnu-gcc x86_64-linux-gnu-gcc; do $cc --version 2>/dev/null | head -n1; done; ld --version | head -n1',
+};
+
+export function normalizePluginOptions(options: KernelPluginOptions | undefined): Required<KernelPluginOptions> {
+  return { defaultArch: options?.defaultArch ?? hostKernelArch() };
+}
+
+function kernelInputs(project: KernelProject): TargetConfiguration['inputs'] {
+  return [
+    '{projectRoot}/**/*',
+    ...project.chain.slice(1).map((dir) => `{workspaceRoot}/${KERNELS_DIR}/${dir}/**/*`),
+    ...SHARED_INPUTS,
+    TOOLCHAIN_INPUT,
+    { externalDependencies: [] },
+  ];
+}
+
+function step(
+  project: KernelProject,
+  name: string,
+  description: string,
+  config: Partial<TargetConfiguration>,
+  options: Required<KernelPluginOptions>,
+): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR}:${name}`,
+    options: { arch: options.defaultArch },
+    inputs: kernelInputs(project),
+    metadata: { description, technologies: TECHNOLOGIES },
+    ...config,
+  };
+}
+
+const forward = (target: string) => [{ target, params: 'forward' as const }];
+
+/** The targets of one kernel project, from fetch to the boot test. */
+export function kernelTargets(project: KernelProject, options: Required<KernelPluginOptions>): Record<string, TargetConfiguration> {
+  const dist = `{workspaceRoot}/${distPath(project, '{options.arch}')}`;
+  const arches = project.arches.join(', ');
+  return {
+    fetch: step(project, 'fetch', `Fetch and verify the ${project.version} source into the shared store`, { cache: false }, options),
+    patch: step(
+      project,
+      'patch',
+      `Apply ${project.patchDirs.join(' then ')} with zero fuzz onto the extracted source`,
+      { cache: false, dependsOn: forward('fetch') },
+      options,
+    ),
+    configure: step(
+      project,
+      'configure',
+      project.fixedPoint
+        ? `Check ${project.configRoot}/config-<arch> is an olddefconfig fixed point (${arches})`
+        : `Apply ${project.fragments.length} fragment(s) to ${project.configRoot}/config-<arch> and check every option survived`,
+      { cache: true, dependsOn: forward('patch'), outputs: [`${dist}/config`] },
+      options,
+    ),
+    compile: step(
+      project,
+      'compile',
+      `make all out of tree (O=) with ccache, then modules_install, headers_install and the kernel-dev tree`,
+      // Two make -jN at once on N cores only thrash: compile tasks run one at a time.
+      { cache: true, parallelism: false, dependsOn: forward('configure'), outputs: [`${dist}/artifacts`] },
+      options,
+    ),
+    package: step(
+      project,
+      'package',
+      `Write the LinuxKit kernel image (OCI layout) tagged ${project.version}${project.tagSuffix} and ${project.version}${project.tagSuffix}-<hash>`,
+      {
+        cache: true,
+        dependsOn: forward('compile'),
+        outputs: [`${dist}/oci`, `${dist}/image.json`],
+        // The -dirty mark depends on git state, which file hashes cannot see.
+        inputs: [...(kernelInputs(project) ?? []), { runtime: `git status --porcelain --untracked-files=all -- ${KERNELS_DIR}/common tools/kernel-plugin libs ${project.chain.map((dir) => `${KERNELS_DIR}/${dir}`).join(' ')}` }],
+      },
+      options,
+    ),
+    build: {
+      executor: 'nx:noop',
+      dependsOn: forward('package'),
+      cache: true,
+      inputs: kernelInputs(project),
+      options: { arch: options.defaultArch },
+      metadata: { description: `Build the ${project.name} image for one arch (--arch=${project.arches.join('|')})`, technologies: TECHNOLOGIES },
+    },
+    test: step(
+      project,
+      'test',
+      `Boot the packaged kernel in qemu with a busybox initramfs; modprobe ${project.test.modules.join(', ') || 'nothing'} and check uname -r`,
+      { cache: true, parallelism: false, dependsOn: forward('package'), outputs: [`${dist}/boot.log`] },
+      options,
+    ),
+  };
+}
+
+export function kernelProjectConfiguration(project: KernelProject, options: Required<KernelPluginOptions>): ProjectConfiguration {
+  return {
+    name: project.name,
+    root: project.root,
+    projectType: 'application',
+    tags: ['kernel', project.base ? 'kernel:variant' : 'kernel:series', `kernel:${project.version}`],
+    implicitDependencies: project.base ? [`kernel-${project.base}`] : [],
+    metadata: {
+      description: `Linux ${project.version}${project.tagSuffix} (${project.arches.join(', ')})${project.base ? `, extends kernel-${project.base}` : ''}`,
+      technologies: TECHNOLOGIES,
+    },
+    targets: kernelTargets(project, options),
+  };
+}
+
+/** One Nx project per kernels/<dir>/kernel.yaml; variants are resolved against their bases. */
+export const createNodesV2: CreateNodesV2<KernelPluginOptions> = [
+  `${KERNELS_DIR}/*/kernel.yaml`,
+  (files, rawOptions, context) => {
+    const options = normalizePluginOptions(rawOptions);
+    const projects = loadKernelProjects(context.workspaceRoot);
+    return files.map((file) => {
+      const project = projects.find((candidate) => candidate.file === file);
+      const result = project ? { projects: { [project.root]: kernelProjectConfiguration(project, options) } } : {};
+      return [file, result] as const;
+    });
+  },
+];
+
+export const createNodes = createNodesV2;
