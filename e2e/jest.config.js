@@ -1,1 +1,7 @@
-module.exports = { displayName: 'e2e', preset: '../jest.preset.js', rootDir: __dirname, testMatch: ['<rootDir>/**/*.spec.ts'], testTimeout: 3600000 };
+module.exports = {
+  displayName: 'e2e',
+  preset: '../jest.preset.js',
+  rootDir: __dirname,
+  testMatch: ['<rootDir>/**/*.spec.ts'],
+  setupFilesAfterEnv: ['<rootDir>/support/jest-setup.ts'],
+};

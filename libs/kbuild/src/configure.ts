@@ -3,7 +3,7 @@ import * as path from 'path';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import {
   compareWithCommitted,
-  explainDroppedOption,
+  explainDroppedOptions,
   findDroppedOptions,
   formatDiffconfig,
   formatDroppedReport,
@@ -77,7 +77,7 @@ export async function configureKernel(request: ConfigureRequest): Promise<string
   const dropped = findDroppedOptions(finalText, request.fragments);
   if (dropped.length > 0) {
     const karch = kernelArchProfile(request.toolchain.arch).karch;
-    const explained = dropped.map((option) => ({ ...option, reason: explainDroppedOption(option.symbol, request.srcDir, karch) }));
+    const explained = await explainDroppedOptions(dropped, request.srcDir, karch, finalText);
     throw new KernelBuildError(
       `${dropped.length} option(s) asked for by fragments did not survive olddefconfig for ${request.toolchain.arch}`,
       'enable what each option depends on in the same fragment, or drop the option',

@@ -1,5 +1,6 @@
 import type { CreateNodesV2, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { hostKernelArch } from '@linuxkit-kernels/kbuild';
+import { isKernelBuildError } from '@linuxkit-kernels/errors';
 import { distPath, KernelProject, KERNELS_DIR, loadKernelProjects } from '@linuxkit-kernels/spec';
 
 export interface KernelPluginOptions {
@@ -133,12 +134,22 @@ export function kernelProjectConfiguration(project: KernelProject, options: Requ
   };
 }
 
+/** Nx prints only an error's message when a plugin fails: fold the fix and details into it. */
+function loadProjectsForGraph(workspaceRoot: string): KernelProject[] {
+  try {
+    return loadKernelProjects(workspaceRoot);
+  } catch (error) {
+    if (isKernelBuildError(error)) throw new Error(error.describe());
+    throw error;
+  }
+}
+
 /** One Nx project per kernels/<dir>/kernel.yaml; variants are resolved against their bases. */
 export const createNodesV2: CreateNodesV2<KernelPluginOptions> = [
   `${KERNELS_DIR}/*/kernel.yaml`,
   (files, rawOptions, context) => {
     const options = normalizePluginOptions(rawOptions);
-    const projects = loadKernelProjects(context.workspaceRoot);
+    const projects = loadProjectsForGraph(context.workspaceRoot);
     return files.map((file) => {
       const project = projects.find((candidate) => candidate.file === file);
       const result = project ? { projects: { [project.root]: kernelProjectConfiguration(project, options) } } : {};
