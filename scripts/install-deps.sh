@@ -17,15 +17,34 @@ packages=(
   docker-registry apache2-utils
 )
 
+# The aarch64 boot test needs an arm64 static busybox in its initramfs: enable the architecture
+# so apt can download that one package (it is unpacked below, not installed over the host's).
+need_update=0
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
+  need_update=1
+fi
+
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
+if [ ${#missing[@]} -gt 0 ] || [ "$need_update" = 1 ]; then
+  apt-get update
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
-  apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
+busybox_dir=/usr/local/lib/linuxkit-kernels/busybox/aarch64
+if [ ! -x "$busybox_dir/busybox" ]; then
+  scratch=$(mktemp -d)
+  (cd "$scratch" && apt-get download busybox-static:arm64 && dpkg-deb -x busybox-static_*_arm64.deb unpacked)
+  mkdir -p "$busybox_dir"
+  install -m 0755 "$scratch/unpacked/bin/busybox" "$busybox_dir/busybox"
+  rm -rf "$scratch"
+fi
+
 # The Debian package starts a registry on :5000 as a service; tests start their own on loopback.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
 

@@ -64,7 +64,7 @@ export async function configureKernel(request: ConfigureRequest): Promise<string
 
   if (request.fixedPoint) {
     const drift = compareWithCommitted(request.committed.text, finalText);
-    const lines = formatDiffconfig(drift);
+    const lines = formatDiffconfig(drift).split('\n').filter(Boolean);
     if (lines.length > 0) {
       throw new KernelBuildError(
         `${request.committed.path} is not a fixed point: olddefconfig changes ${lines.length} option(s)`,

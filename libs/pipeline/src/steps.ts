@@ -232,6 +232,21 @@ export function readImageRecord(paths: WorkPaths): ImageRecord {
   return JSON.parse(fs.readFileSync(paths.imageRecord, 'utf8')) as ImageRecord;
 }
 
+/** Where scripts/install-deps.sh unpacks a static busybox for arches other than the host's. */
+export const FOREIGN_BUSYBOX_ROOT = '/usr/local/lib/linuxkit-kernels/busybox';
+
+/** The static busybox that goes into the initramfs: the host's for native boots. */
+export function busyboxFor(arch: KernelArch, env: NodeJS.ProcessEnv = process.env): string {
+  const override = env[`KERNEL_BUSYBOX_${arch.toUpperCase()}`];
+  if (override) return override;
+  if (arch === hostKernelArch()) return '/bin/busybox';
+  const file = path.join(FOREIGN_BUSYBOX_ROOT, arch, 'busybox');
+  if (!fs.existsSync(file)) {
+    throw new KernelBuildError(`no static busybox for ${arch} at ${file}`, `run scripts/install-deps.sh (it unpacks busybox-static for ${arch}), or set KERNEL_BUSYBOX_${arch.toUpperCase()}`);
+  }
+  return file;
+}
+
 /** Boots the packaged image (its /kernel and /kernel.tar, not the build dir) and checks the console. */
 export async function bootTestStep(context: StepContext & { timeoutSeconds?: number }): Promise<{ bootLog: string; durationMs: number }> {
   const { project, arch, paths } = resolveStep(context);
@@ -254,6 +269,8 @@ export async function bootTestStep(context: StepContext & { timeoutSeconds?: num
     timeoutMs: (context.timeoutSeconds ?? project.test.timeoutSeconds) * 1000,
     workDir,
     logFile: paths.bootLog,
+    busybox: busyboxFor(arch, context.env),
+    signal: context.signal,
   });
   context.log(`booted ${record.release} on ${arch} in ${(report.durationMs / 1000).toFixed(1)}s; modules loaded: ${project.test.modules.join(', ') || 'none asked'}`);
   fs.rmSync(workDir, { recursive: true, force: true });

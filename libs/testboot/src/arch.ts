@@ -3,22 +3,42 @@ import { KernelBuildError } from '@linuxkit-kernels/errors';
 export type BootArch = 'x86_64' | 'aarch64' | 'riscv64';
 
 /** How each architecture is named by QEMU, Debian and the kernel's serial console. */
-interface ArchProfile {
+export interface ArchProfile {
   qemuBinary: string;
   machineArgs: string[];
   console: string;
   debianArch: string;
+  /** The Debian package that ships qemuBinary, named when the binary is missing. */
+  qemuPackage: string;
+  /** ELF e_machine of this architecture's binaries, to check a busybox fits the guest. */
+  elfMachine: number;
 }
 
 const ARCH_PROFILES: Record<BootArch, ArchProfile> = {
-  x86_64: { qemuBinary: 'qemu-system-x86_64', machineArgs: [], console: 'ttyS0', debianArch: 'amd64' },
+  x86_64: {
+    qemuBinary: 'qemu-system-x86_64',
+    machineArgs: [],
+    console: 'ttyS0',
+    debianArch: 'amd64',
+    qemuPackage: 'qemu-system-x86',
+    elfMachine: 62,
+  },
   aarch64: {
     qemuBinary: 'qemu-system-aarch64',
     machineArgs: ['-M', 'virt', '-cpu', 'cortex-a57'],
     console: 'ttyAMA0',
     debianArch: 'arm64',
+    qemuPackage: 'qemu-system-arm',
+    elfMachine: 183,
   },
-  riscv64: { qemuBinary: 'qemu-system-riscv64', machineArgs: ['-M', 'virt', '-bios', 'default'], console: 'ttyS0', debianArch: 'riscv64' },
+  riscv64: {
+    qemuBinary: 'qemu-system-riscv64',
+    machineArgs: ['-M', 'virt', '-bios', 'default'],
+    console: 'ttyS0',
+    debianArch: 'riscv64',
+    qemuPackage: 'qemu-system-misc',
+    elfMachine: 243,
+  },
 };
 
 export function archProfile(arch: string): ArchProfile {

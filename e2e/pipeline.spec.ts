@@ -1,0 +1,84 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import execa from 'execa';
+import { createTempWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
+
+// The whole pipeline on real Debian kernel sources: fetch, patch, configure, compile, package and a
+// qemu boot, for x86_64 and (cross-compiled) aarch64. The store, extraction and build dirs live in
+// the repository's .kbuild so the demo, later runs and these tests share one download and ccache.
+const WORK_DIR = process.env.KERNEL_WORK_DIR || path.join(REPO_ROOT, '.kbuild');
+const env = { KERNEL_WORK_DIR: WORK_DIR };
+
+describe('kernel-6.12-virt, built and booted from the Debian source', () => {
+  let workspace: TempWorkspace;
+
+  beforeAll(async () => {
+    workspace = await createTempWorkspace('pipeline');
+    for (const dir of ['6.1', '6.12', '6.12-virt']) workspace.copyKernel(dir);
+    await workspace.commitAll('kernels');
+  });
+
+  afterAll(() => workspace?.dispose());
+
+  const layoutOf = (arch: string) => path.join(workspace.root, 'dist/kernels/6.12-virt', arch, 'oci');
+  const record = (arch: string) => JSON.parse(fs.readFileSync(path.join(workspace.root, 'dist/kernels/6.12-virt', arch, 'image.json'), 'utf8'));
+
+  it.each(['x86_64', 'aarch64'])('builds, packages and boots %s', async (arch) => {
+    const result = await workspace.nx(['run', 'kernel-6.12-virt:test', `--arch=${arch}`, '--outputStyle=stream'], { env });
+    expect(result.all).toMatch(new RegExp(`booted 6\\.12\\.118-linuxkit-virt on ${arch}`));
+    const bootLog = fs.readFileSync(path.join(workspace.root, 'dist/kernels/6.12-virt', arch, 'boot.log'), 'utf8');
+    expect(bootLog).toContain('LinuxKit: kernel built by the linuxkit-kernels Nx pipeline');
+    expect(bootLog).toMatch(/KTEST-MODPROBE virtio_blk ok/);
+
+    const image = record(arch);
+    expect(image.tags[0]).toBe('6.12.118-virt');
+    expect(image.tags[1]).toMatch(/^6\.12\.118-virt-[0-9a-f]{12}$/);
+    expect(image.dirty).toBe(false);
+  });
+
+  it('writes images that skopeo reads, with the buildimage label and /kernel-builder', async () => {
+    const image = record('aarch64');
+    const { stdout } = await execa('skopeo', ['inspect', `oci:${layoutOf('aarch64')}:${image.tags[1]}`]);
+    const inspected = JSON.parse(stdout);
+    expect(inspected.Architecture).toBe('arm64');
+    expect(inspected.Digest).toBe(image.manifestDigest);
+    expect(inspected.Labels['org.mobyproject.linuxkit.kernel.buildimage']).toMatch(/aarch64-linux-gnu|gcc/);
+  });
+
+  it('unpacks with umoci into the LinuxKit kernel layout', async () => {
+    const image = record('x86_64');
+    const bundle = path.join(workspace.root, 'bundle');
+    await execa('umoci', ['unpack', '--image', `${layoutOf('x86_64')}:${image.tags[0]}`, bundle]);
+    const rootfs = path.join(bundle, 'rootfs');
+    expect(fs.readdirSync(rootfs).sort()).toEqual(['System.map', 'kernel', 'kernel-builder', 'kernel-dev.tar', 'kernel-headers.tar', 'kernel.tar']);
+    const modules = (await execa('tar', ['-tf', path.join(rootfs, 'kernel.tar')])).stdout.split('\n');
+    expect(modules).toContain('lib/modules/6.12.118-linuxkit-virt/modules.dep');
+    expect(modules.some((file) => file.endsWith('/virtio_blk.ko'))).toBe(true);
+    const headers = (await execa('tar', ['-tf', path.join(rootfs, 'kernel-headers.tar')])).stdout;
+    expect(headers).toMatch(/^usr\/include\/linux\/virtio_blk\.h$/m);
+    const dev = (await execa('tar', ['-tf', path.join(rootfs, 'kernel-dev.tar')])).stdout;
+    for (const file of ['.config', 'Module.symvers', 'Makefile', 'scripts/basic/fixdep', 'include/generated/autoconf.h']) {
+      expect(dev).toContain(`usr/src/linux-headers-6.12.118-linuxkit-virt/${file}`);
+    }
+    const builder = fs.readFileSync(path.join(rootfs, 'kernel-builder'), 'utf8');
+    expect(builder).toMatch(/^toolchain:x86_64:gcc/);
+  });
+
+  it('is a cache hit the second time', async () => {
+    const result = await workspace.nx(['run', 'kernel-6.12-virt:build', '--arch=x86_64', '--outputStyle=stream'], { env });
+    expect(result.all).toMatch(/kernel-6\.12-virt:compile.*\[local cache\]|existing outputs match the cache/);
+    expect(result.all).not.toMatch(/make all:/);
+  });
+
+  it('configures every shipped series for every arch as a fixed point', async () => {
+    const result = await workspace.nx(
+      ['run-many', '-t', 'configure', '-p', 'kernel-6.1,kernel-6.12', '--arch=x86_64', '--outputStyle=stream', '--parallel=1'],
+      { env },
+    );
+    expect(result.all).toMatch(/kernel-6\.1:configure/);
+    const arm = await workspace.nx(['run-many', '-t', 'configure', '-p', 'kernel-6.1,kernel-6.12', '--arch=aarch64', '--outputStyle=stream', '--parallel=1'], {
+      env,
+    });
+    expect(arm.all).toMatch(/fixed point/);
+  });
+});

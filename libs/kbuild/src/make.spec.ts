@@ -1,0 +1,63 @@
+import { makeCommand } from './make';
+import { Toolchain } from './toolchain';
+import { crossCompilePrefix, kernelArchProfile } from './arch';
+
+const toolchain = (overrides: Partial<Toolchain>): Toolchain => ({
+  arch: 'x86_64',
+  crossCompile: '',
+  gcc: 'gcc',
+  gccVersion: 'gcc 12',
+  binutilsVersion: 'ld 2.40',
+  ccache: false,
+  ...overrides,
+});
+
+describe('makeCommand', () => {
+  it('builds a native x86_64 kernel out of tree with pinned build identity', () => {
+    const { args, env } = makeCommand({ srcDir: '/w/src', buildDir: '/w/build', toolchain: toolchain({}), targets: ['all'], jobs: 2 });
+    expect(args).toEqual(['-C', '/w/src', 'O=/w/build', 'ARCH=x86', 'KCFLAGS=-ffile-prefix-map=/w/src/= -ffile-prefix-map=/w/build/=', '-j2', 'all']);
+    expect(env).toEqual(expect.objectContaining({ KBUILD_BUILD_USER: 'linuxkit', KBUILD_BUILD_HOST: 'linuxkit', KBUILD_BUILD_TIMESTAMP: '1970-01-01T00:00:00Z', ARCH: 'x86', CROSS_COMPILE: '' }));
+  });
+
+  it('cross-compiles aarch64 through ccache', () => {
+    const { args, env } = makeCommand({
+      srcDir: '/s',
+      buildDir: '/b',
+      toolchain: toolchain({ arch: 'aarch64', crossCompile: 'aarch64-linux-gnu-', gcc: 'aarch64-linux-gnu-gcc', ccache: true }),
+      targets: ['modules_install'],
+      variables: { INSTALL_MOD_PATH: '/stage' },
+      jobs: 4,
+      ccacheBaseDir: '/w',
+    });
+    expect(args).toEqual([
+      '-C',
+      '/s',
+      'O=/b',
+      'ARCH=arm64',
+      'CROSS_COMPILE=aarch64-linux-gnu-',
+      'CC=ccache aarch64-linux-gnu-gcc',
+      'HOSTCC=ccache gcc',
+      'KCFLAGS=-ffile-prefix-map=/s/= -ffile-prefix-map=/b/=',
+      '-j4',
+      'INSTALL_MOD_PATH=/stage',
+      'modules_install',
+    ]);
+    expect(env.CCACHE_BASEDIR).toBe('/w');
+  });
+});
+
+describe('arch profiles', () => {
+  it('names the kernel image each arch boots', () => {
+    expect(kernelArchProfile('x86_64').bootImage).toBe('arch/x86/boot/bzImage');
+    expect(kernelArchProfile('aarch64').bootImage).toBe('arch/arm64/boot/Image.gz');
+  });
+
+  it('refuses an unknown arch with the list of known ones', () => {
+    expect(() => kernelArchProfile('mips')).toThrow(expect.objectContaining({ message: "unknown arch 'mips'", fix: expect.stringContaining('x86_64, aarch64, riscv64') }));
+  });
+
+  it('cross-compiles only when the arch differs from the host', () => {
+    expect(crossCompilePrefix('aarch64', 'x86_64')).toBe('aarch64-linux-gnu-');
+    expect(crossCompilePrefix('x86_64', 'x86_64')).toBe('');
+  });
+});

@@ -1,0 +1,14 @@
+export { writeReproducibleTar, reproducibleTarArgs } from './reproducible-tar';
+export type { ReproducibleTarOptions } from './reproducible-tar';
+export { gzipFileParallel, gzipStreamParallel, benchmarkGzipFile } from './parallel-gzip';
+export type { ParallelGzipOptions, GzipResult, GzipBenchmark } from './parallel-gzip';
+export { writeKernelImageLayout } from './write-image-layout';
+export type { KernelImageLayoutOptions, KernelImageLayout } from './write-image-layout';
+export { readImageLayout, extractImageFile } from './read-image-layout';
+export type { ImageLayoutManifest, ImageLayoutContents, ReadImageLayoutOptions } from './read-image-layout';
+export { buildImageConfig, buildImageManifest, buildImageIndex, MEDIA_TYPES, REF_NAME_ANNOTATION, IMAGE_ARCHES } from './image-spec';
+export type { ImageArch, Descriptor, ImageManifest, ImageConfig, ImageIndex } from './image-spec';
+export type { ImageFile } from './layer-tar';
+export { canonicalJson } from './canonical-json';
+export { sha256Digest, isSha256Digest, blobPath } from './digest';
+export type { Sha256Digest } from './digest';

@@ -1,0 +1,11 @@
+export { archProfile, hostArch } from './arch';
+export type { ArchProfile, BootArch } from './arch';
+export { INIT_APPLETS, MARKER, assertModuleName, renderInitScript } from './init-script';
+export { DEFAULT_BUSYBOX, buildInitramfs } from './initramfs';
+export type { ExtraFile, InitramfsOptions, InitramfsSummary } from './initramfs';
+export { consoleTail, parseBootConsole } from './boot-console';
+export type { BootConsole, CommandRun, ModuleLoad } from './boot-console';
+export { DEFAULT_MEMORY_MB, bootKernel, qemuArgs } from './qemu';
+export type { BootKernelOptions, BootResult, QemuBootOptions } from './qemu';
+export { bootTestFailure, runBootTest } from './boot-test';
+export type { BootTestOptions, BootTestReport, BootVerdictInput } from './boot-test';
