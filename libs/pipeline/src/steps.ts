@@ -70,6 +70,20 @@ async function seriesPatches(workspaceRoot: string, project: KernelProject): Pro
   return lists.flat();
 }
 
+/**
+ * A build dir belongs to one source tarball: after a version bump the tree's untouched files carry
+ * the new tarball's (older) mtimes, so make would trust stale objects. Start such a dir afresh.
+ */
+function claimBuildDir(buildDir: string, sourceSha256: string, log: (line: string) => void): void {
+  const marker = path.join(buildDir, '.kbuild-source');
+  if (fs.existsSync(buildDir) && (!fs.existsSync(marker) || fs.readFileSync(marker, 'utf8').trim() !== sourceSha256)) {
+    log(`build dir ${buildDir} was made from another source: starting it afresh`);
+    fs.rmSync(buildDir, { recursive: true, force: true });
+  }
+  fs.mkdirSync(buildDir, { recursive: true });
+  fs.writeFileSync(marker, `${sourceSha256}\n`);
+}
+
 /** Fetch (a store hit when already fetched), extract once, then bring the project's tree up to date. */
 export async function patchStep(context: StepContext): Promise<{ srcDir: string }> {
   const { project, paths } = resolveStep(context);
@@ -77,6 +91,7 @@ export async function patchStep(context: StepContext): Promise<{ srcDir: string 
   const pristineDir = await ensurePristineTree(tarballPath, project.source.sha256, paths.workRoot, { log: context.log });
   const patches = await seriesPatches(context.workspaceRoot, project);
   const result = await preparePatchedTree({ pristineDir, treeDir: paths.tree, patches, log: context.log });
+  claimBuildDir(paths.buildDir, project.source.sha256, context.log);
   context.log(
     `tree ${paths.tree}: ${patches.length} patch(es)` +
       (result.recreated ? ', created from the pristine source' : '') +
