@@ -29,6 +29,8 @@ export interface MakeInvocation {
   onProgress?: (line: string) => void;
   progressIntervalMs?: number;
   signal?: AbortSignal;
+  /** menuconfig and friends: make talks to the user's terminal, nothing is logged. */
+  interactive?: boolean;
 }
 
 export const DEFAULT_IDENTITY: BuildIdentity = { timestamp: '1970-01-01T00:00:00Z', user: 'linuxkit', host: 'linuxkit' };
@@ -83,7 +85,12 @@ export async function runMake(invocation: MakeInvocation): Promise<{ durationMs:
   const log = fs.createWriteStream(invocation.logFile, { flags: 'a' });
   log.write(`$ make ${args.join(' ')}\n`);
   const started = Date.now();
-  const child = spawn('make', args, { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('make', args, {
+    env: { ...process.env, ...env },
+    // An interactive make keeps the terminal's process group so it can read the keyboard.
+    detached: !invocation.interactive,
+    stdio: invocation.interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+  });
   const tail: string[] = [];
   let compiled = 0;
   let lastStep = '';
@@ -100,12 +107,12 @@ export async function runMake(invocation: MakeInvocation): Promise<{ durationMs:
       }
     }
   };
-  child.stdout.on('data', remember);
-  child.stderr.on('data', remember);
+  child.stdout?.on('data', remember);
+  child.stderr?.on('data', remember);
 
   const killGroup = (signal: NodeJS.Signals) => {
     try {
-      if (child.pid) process.kill(-child.pid, signal);
+      if (child.pid) process.kill(invocation.interactive ? child.pid : -child.pid, signal);
     } catch {
       // already gone
     }

@@ -1,2 +1,3 @@
 export * from './work-paths';
 export * from './steps';
+export * from './config-edit';

@@ -35,13 +35,13 @@ export interface StepContext {
   env?: NodeJS.ProcessEnv;
 }
 
-interface Resolved {
+export interface Resolved {
   project: KernelProject;
   arch: KernelArch;
   paths: WorkPaths;
 }
 
-function resolveStep(context: StepContext): Resolved {
+export function resolveStep(context: StepContext): Resolved {
   const projects = loadKernelProjects(context.workspaceRoot);
   const project = projects.find((candidate) => candidate.name === context.projectName);
   if (!project) throw new KernelBuildError(`no kernel project named ${context.projectName}`, `use one of ${projects.map((p) => p.name).join(', ')}`);

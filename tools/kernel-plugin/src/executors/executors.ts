@@ -1,5 +1,5 @@
 import { ExecutorContext } from '@nx/devkit';
-import { bootTestStep, compileStep, configureStep, fetchStep, packageStep, patchStep } from '@linuxkit-kernels/pipeline';
+import { bootTestStep, compileStep, ConfigEditor, configureStep, fetchStep, packageStep, patchStep, syncConfigStep } from '@linuxkit-kernels/pipeline';
 import { runStep, StepOptions } from '../lib/run-step';
 
 // Each executor only maps its options onto a pipeline step; executors.json points at these exports.
@@ -13,3 +13,5 @@ export const compileExecutor: Executor<{ jobs?: number; ccache?: boolean }> = (o
 export const packageExecutor: Executor<object> = (options, context) => runStep(options, context, packageStep);
 export const testExecutor: Executor<{ timeoutSeconds?: number }> = (options, context) =>
   runStep(options, context, (step) => bootTestStep({ ...step, timeoutSeconds: options.timeoutSeconds }));
+export const syncConfigExecutor: Executor<{ editor?: ConfigEditor }> = (options, context) =>
+  runStep(options, context, (step) => syncConfigStep({ ...step, editor: options.editor ?? 'olddefconfig' }));

@@ -119,6 +119,24 @@ export function kernelTargets(project: KernelProject, options: Required<KernelPl
   };
 }
 
+/** Config maintenance targets, only where the project owns its full configs. */
+function configEditTargets(project: KernelProject, options: Required<KernelPluginOptions>): Record<string, TargetConfiguration> {
+  if (project.configRoot !== project.root) return {};
+  const edit = (editor: string, description: string): TargetConfiguration => ({
+    executor: `${EXECUTOR}:sync-config`,
+    cache: false,
+    dependsOn: forward('patch'),
+    options: { arch: options.defaultArch, editor },
+    metadata: { description, technologies: TECHNOLOGIES },
+  });
+  return {
+    'sync-config': edit('olddefconfig', `Refresh ${project.root}/config-<arch> with olddefconfig (after a version bump) and print what changed`),
+    menuconfig: edit('menuconfig', `Edit ${project.root}/config-<arch> in menuconfig; the result is written back as a fixed point`),
+    nconfig: edit('nconfig', `Edit ${project.root}/config-<arch> in nconfig; the result is written back as a fixed point`),
+    oldconfig: edit('oldconfig', `Answer new options of ${project.root}/config-<arch> with oldconfig; the result is written back`),
+  };
+}
+
 export function kernelProjectConfiguration(project: KernelProject, options: Required<KernelPluginOptions>): ProjectConfiguration {
   return {
     name: project.name,
@@ -130,7 +148,7 @@ export function kernelProjectConfiguration(project: KernelProject, options: Requ
       description: `Linux ${project.version}${project.tagSuffix} (${project.arches.join(', ')})${project.base ? `, extends kernel-${project.base}` : ''}`,
       technologies: TECHNOLOGIES,
     },
-    targets: kernelTargets(project, options),
+    targets: { ...kernelTargets(project, options), ...configEditTargets(project, options) },
   };
 }
 
