@@ -3,3 +3,4 @@ export * from './toolchain';
 export * from './make';
 export * from './configure';
 export * from './artifacts';
+export * from './external-modules';

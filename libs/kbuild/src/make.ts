@@ -15,7 +15,8 @@ export interface BuildIdentity {
 
 export interface MakeInvocation {
   srcDir: string;
-  buildDir: string;
+  /** O= dir; for an external module build (M=) against a headers tree, omit it. */
+  buildDir?: string;
   toolchain: Toolchain;
   targets: string[];
   /** Extra VAR=value arguments, e.g. INSTALL_MOD_PATH. */
@@ -45,11 +46,12 @@ export function makeCommand(invocation: Omit<MakeInvocation, 'logFile'>): { args
   const profile = kernelArchProfile(toolchain.arch);
   const identity = invocation.identity ?? DEFAULT_IDENTITY;
   const launcher = toolchain.ccache ? 'ccache ' : '';
-  const prefixMaps = [invocation.srcDir, invocation.buildDir].map((dir) => `-ffile-prefix-map=${path.resolve(dir)}/=`).join(' ');
+  const dirs = invocation.buildDir ? [invocation.srcDir, invocation.buildDir] : [invocation.srcDir];
+  const prefixMaps = dirs.map((dir) => `-ffile-prefix-map=${path.resolve(dir)}/=`).join(' ');
   const args = [
     '-C',
     invocation.srcDir,
-    `O=${path.resolve(invocation.buildDir)}`,
+    ...(invocation.buildDir ? [`O=${path.resolve(invocation.buildDir)}`] : []),
     `ARCH=${profile.karch}`,
     ...(toolchain.crossCompile ? [`CROSS_COMPILE=${toolchain.crossCompile}`] : []),
     ...(toolchain.ccache ? [`CC=${launcher}${toolchain.gcc}`, `HOSTCC=${launcher}gcc`] : []),
@@ -81,7 +83,7 @@ const TAIL_LINES = 30;
 export async function runMake(invocation: MakeInvocation): Promise<{ durationMs: number }> {
   const { args, env } = makeCommand(invocation);
   fs.mkdirSync(path.dirname(invocation.logFile), { recursive: true });
-  fs.mkdirSync(invocation.buildDir, { recursive: true });
+  if (invocation.buildDir) fs.mkdirSync(invocation.buildDir, { recursive: true });
   const log = fs.createWriteStream(invocation.logFile, { flags: 'a' });
   log.write(`$ make ${args.join(' ')}\n`);
   const started = Date.now();

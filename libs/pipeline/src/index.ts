@@ -1,3 +1,4 @@
 export * from './work-paths';
 export * from './steps';
 export * from './config-edit';
+export * from './module-steps';

@@ -1,2 +1,4 @@
 export * from './kernel-spec';
+export * from './module-spec';
 export * from './input-hash';
+export { parseValidatedYaml } from './validated-yaml';

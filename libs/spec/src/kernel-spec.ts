@@ -1,10 +1,9 @@
-import Ajv, { ErrorObject } from 'ajv';
-import { parseDocument, LineCounter, isNode } from 'yaml';
 import * as path from 'path';
 import * as fs from 'fs';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import type { SourceSpec } from '@linuxkit-kernels/source';
 import schema from './kernel-yaml.schema.json';
+import { parseValidatedYaml } from './validated-yaml';
 
 export type Arch = 'x86_64' | 'aarch64' | 'riscv64';
 export const ARCHES: readonly Arch[] = ['x86_64', 'aarch64', 'riscv64'];
@@ -57,68 +56,9 @@ export const KERNELS_DIR = 'kernels';
 /** Directories under kernels/ that hold shared inputs, not a series. */
 export const SHARED_DIRS = ['common'];
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateKernelYaml = ajv.compile<KernelYaml>(schema);
-
-function describeSchemaError(error: ErrorObject): { path: string[]; text: string } {
-  const at = error.instancePath.split('/').filter(Boolean);
-  if (error.keyword === 'additionalProperties') {
-    const extra = (error.params as { additionalProperty: string }).additionalProperty;
-    return { path: [...at, extra], text: `unknown field '${extra}'` };
-  }
-  if (error.keyword === 'required') {
-    const missing = (error.params as { missingProperty: string }).missingProperty;
-    return { path: at, text: `missing required field '${[...at, missing].join('.')}'` };
-  }
-  if (error.keyword === 'pattern') return { path: at, text: `must match ${(error.params as { pattern: string }).pattern}` };
-  if (error.keyword === 'enum') return { path: at, text: `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` };
-  return { path: at, text: error.message ?? error.keyword };
-}
-
 /** Parses and validates one kernel.yaml; errors name the file, the line and the field. */
 export function parseKernelYaml(text: string, file: string): KernelYaml {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (document.errors.length > 0) {
-    const first = document.errors[0];
-    const line = lineCounter.linePos(first.pos[0]).line;
-    throw new KernelBuildError(`${file}:${line}: not valid YAML: ${first.message.split('\n')[0]}`, 'fix the YAML syntax at that line');
-  }
-  const value = document.toJS();
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new KernelBuildError(`${file}: must be a mapping of fields (version, source, extends, …)`, 'see the kernel.yaml reference in README.md');
-  }
-  if (validateKernelYaml(value)) return value;
-
-  const errors = validateKernelYaml.errors ?? [];
-  // oneOf over the two source kinds reports every branch; keep the branch named by `kind`.
-  const kind = (value as { source?: { kind?: string } }).source?.kind;
-  const relevant = errors.filter((error) => error.keyword !== 'oneOf' && !isOtherSourceKindError(error, kind));
-  const lines = (relevant.length > 0 ? relevant : errors).map((error) => {
-    const { path: at, text } = describeSchemaError(error);
-    const node = findNearestNode(document, at);
-    const line = node?.range ? lineCounter.linePos(node.range[0]).line : 1;
-    const field = at.join('.') || '(top level)';
-    return `${file}:${line}: ${field}: ${text}`;
-  });
-  const unique = [...new Set(lines)];
-  throw new KernelBuildError(unique[0], 'see the kernel.yaml reference in README.md', unique.length > 1 ? unique.slice(1).join('\n') : undefined);
-}
-
-function isOtherSourceKindError(error: ErrorObject, kind: string | undefined): boolean {
-  if (!error.schemaPath.startsWith('#/properties/source/oneOf/')) return false;
-  const branch = error.schemaPath.split('/')[4];
-  const branchKind = branch === '0' ? 'apt' : 'kernel.org';
-  return kind !== undefined && kind !== branchKind;
-}
-
-function findNearestNode(document: ReturnType<typeof parseDocument>, at: string[]): { range?: [number, number, number] | null } | undefined {
-  for (let length = at.length; length >= 0; length--) {
-    const node = document.getIn(at.slice(0, length).map((key) => (/^\d+$/.test(key) ? Number(key) : key)), true);
-    if (isNode(node)) return node as { range?: [number, number, number] | null };
-    if (length === 0) return document.contents ?? undefined;
-  }
-  return undefined;
+  return parseValidatedYaml<KernelYaml>(text, file, schema);
 }
 
 export interface KernelYamlFile {

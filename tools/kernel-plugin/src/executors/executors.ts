@@ -1,5 +1,16 @@
 import { ExecutorContext } from '@nx/devkit';
-import { bootTestStep, compileStep, ConfigEditor, configureStep, fetchStep, packageStep, patchStep, syncConfigStep } from '@linuxkit-kernels/pipeline';
+import {
+  bootTestStep,
+  compileStep,
+  ConfigEditor,
+  configureStep,
+  fetchStep,
+  moduleBuildStep,
+  moduleTestStep,
+  packageStep,
+  patchStep,
+  syncConfigStep,
+} from '@linuxkit-kernels/pipeline';
 import { runStep, StepOptions } from '../lib/run-step';
 
 // Each executor only maps its options onto a pipeline step; executors.json points at these exports.
@@ -15,3 +26,5 @@ export const testExecutor: Executor<{ timeoutSeconds?: number }> = (options, con
   runStep(options, context, (step) => bootTestStep({ ...step, timeoutSeconds: options.timeoutSeconds }));
 export const syncConfigExecutor: Executor<{ editor?: ConfigEditor }> = (options, context) =>
   runStep(options, context, (step) => syncConfigStep({ ...step, editor: options.editor ?? 'olddefconfig' }));
+export const kmodExecutor: Executor<object> = (options, context) => runStep(options, context, moduleBuildStep);
+export const kmodTestExecutor: Executor<object> = (options, context) => runStep(options, context, moduleTestStep);

@@ -1,7 +1,7 @@
 import type { CreateNodesV2, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { hostKernelArch } from '@linuxkit-kernels/kbuild';
 import { isKernelBuildError } from '@linuxkit-kernels/errors';
-import { distPath, KernelProject, KERNELS_DIR, loadKernelProjects } from '@linuxkit-kernels/spec';
+import { distPath, KernelProject, KERNELS_DIR, loadKernelProjects, loadModuleProjects, ModuleProject, MODULES_DIR } from '@linuxkit-kernels/spec';
 
 export interface KernelPluginOptions {
   /** Arch built when --arch is not given; defaults to the host's. */
@@ -153,25 +153,64 @@ export function kernelProjectConfiguration(project: KernelProject, options: Requ
 }
 
 /** Nx prints only an error's message when a plugin fails: fold the fix and details into it. */
-function loadProjectsForGraph(workspaceRoot: string): KernelProject[] {
+function loadProjectsForGraph(workspaceRoot: string): { kernels: KernelProject[]; modules: ModuleProject[] } {
   try {
-    return loadKernelProjects(workspaceRoot);
+    const kernels = loadKernelProjects(workspaceRoot);
+    return { kernels, modules: loadModuleProjects(workspaceRoot, kernels.map((kernel) => kernel.dir)) };
   } catch (error) {
     if (isKernelBuildError(error)) throw new Error(error.describe());
     throw error;
   }
 }
 
-/** One Nx project per kernels/<dir>/kernel.yaml; variants are resolved against their bases. */
+/** An out-of-tree module: built against its kernel image's kernel-dev.tar, then inserted in a boot. */
+export function moduleProjectConfiguration(module: ModuleProject, options: Required<KernelPluginOptions>): ProjectConfiguration {
+  const kernelProject = `kernel-${module.kernel}`;
+  const dist = `{workspaceRoot}/dist/${MODULES_DIR}/${module.dir}/{options.arch}`;
+  // The kernel image's files are what the module is built from: hash them, not the kernel's sources.
+  const inputs = ['{projectRoot}/**/*', ...SHARED_INPUTS, TOOLCHAIN_INPUT, { dependentTasksOutputFiles: '**/*' }, { externalDependencies: [] }];
+  return {
+    name: module.name,
+    root: module.root,
+    projectType: 'library',
+    tags: ['kernel-module'],
+    implicitDependencies: [kernelProject],
+    metadata: { description: `Out-of-tree module(s) ${module.modules.join(', ')} for ${kernelProject}`, technologies: TECHNOLOGIES },
+    targets: {
+      build: {
+        executor: `${EXECUTOR}:kmod`,
+        options: { arch: options.defaultArch },
+        cache: true,
+        inputs,
+        dependsOn: [{ projects: [kernelProject], target: 'package', params: 'forward' }],
+        outputs: [dist],
+        metadata: { description: `Compile ${module.sourceDir} against ${kernelProject}'s /kernel-dev.tar (never the full tree)`, technologies: TECHNOLOGIES },
+      },
+      test: {
+        executor: `${EXECUTOR}:kmod-test`,
+        options: { arch: options.defaultArch },
+        cache: true,
+        parallelism: false,
+        inputs,
+        dependsOn: [{ target: 'build', params: 'forward' }],
+        outputs: [`${dist}-boot.log`],
+        metadata: { description: `Boot ${kernelProject} in qemu, insmod ${module.modules.join(', ')}${module.test.expect ? ` and look for "${module.test.expect}" in dmesg` : ''}`, technologies: TECHNOLOGIES },
+      },
+    },
+  };
+}
+
+/** One Nx project per kernels/<dir>/kernel.yaml (variants resolved against their bases) and per modules/<dir>/module.yaml. */
 export const createNodesV2: CreateNodesV2<KernelPluginOptions> = [
-  `${KERNELS_DIR}/*/kernel.yaml`,
+  `{${KERNELS_DIR}/*/kernel.yaml,${MODULES_DIR}/*/module.yaml}`,
   (files, rawOptions, context) => {
     const options = normalizePluginOptions(rawOptions);
-    const projects = loadProjectsForGraph(context.workspaceRoot);
+    const { kernels, modules } = loadProjectsForGraph(context.workspaceRoot);
     return files.map((file) => {
-      const project = projects.find((candidate) => candidate.file === file);
-      const result = project ? { projects: { [project.root]: kernelProjectConfiguration(project, options) } } : {};
-      return [file, result] as const;
+      const kernel = kernels.find((candidate) => candidate.file === file);
+      const module = modules.find((candidate) => candidate.file === file);
+      const configuration = kernel ? kernelProjectConfiguration(kernel, options) : module ? moduleProjectConfiguration(module, options) : undefined;
+      return [file, configuration ? { projects: { [configuration.root]: configuration } } : {}] as const;
     });
   },
 ];

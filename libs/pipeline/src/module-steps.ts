@@ -1,0 +1,114 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import execa from 'execa';
+import { KernelBuildError } from '@linuxkit-kernels/errors';
+import { loadKernelProjects, loadModuleProjects, ModuleProject } from '@linuxkit-kernels/spec';
+import { assertSameCompiler, buildExternalModules, detectToolchain, hostKernelArch, KernelArch } from '@linuxkit-kernels/kbuild';
+import { extractImageFile } from '@linuxkit-kernels/oci';
+import { runBootTest } from '@linuxkit-kernels/testboot';
+import { busyboxFor, readImageRecord, StepContext } from './steps';
+import { workPaths } from './work-paths';
+
+function resolveModule(context: StepContext): { module: ModuleProject; arch: KernelArch } {
+  const kernels = loadKernelProjects(context.workspaceRoot);
+  const modules = loadModuleProjects(context.workspaceRoot, kernels.map((kernel) => kernel.dir));
+  const module = modules.find((candidate) => candidate.name === context.projectName);
+  if (!module) throw new KernelBuildError(`no module project named ${context.projectName}`, `use one of ${modules.map((m) => m.name).join(', ')}`);
+  return { module, arch: (context.arch ?? hostKernelArch()) as KernelArch };
+}
+
+function moduleKernelPaths(context: StepContext, module: ModuleProject, arch: string) {
+  const kernel = loadKernelProjects(context.workspaceRoot).find((candidate) => candidate.dir === module.kernel);
+  if (!kernel) throw new KernelBuildError(`${module.file}: kernel ${module.kernel} is gone`, 'fix the kernel field');
+  return { kernel, paths: workPaths(context.workspaceRoot, kernel, arch, context.env) };
+}
+
+export function moduleDistDir(workspaceRoot: string, module: Pick<ModuleProject, 'dir'>, arch: string): string {
+  return path.join(workspaceRoot, 'dist/modules', module.dir, arch);
+}
+
+/**
+ * Unpacks the image's /kernel-dev.tar once per image digest and returns the headers tree: the only
+ * thing an out-of-tree module build may see of the kernel.
+ */
+async function unpackKernelDev(layout: string, tag: string, digest: string, release: string, workRoot: string): Promise<string> {
+  const root = path.join(workRoot, 'kernel-dev', digest.replace(/^sha256:/, ''));
+  const headersDir = path.join(root, 'usr/src', `linux-headers-${release}`);
+  if (fs.existsSync(path.join(root, '.complete'))) return headersDir;
+  const tmp = `${root}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  const tarFile = path.join(tmp, 'kernel-dev.tar');
+  await extractImageFile(layout, tag, 'kernel-dev.tar', tarFile);
+  await execa('tar', ['-xf', tarFile, '-C', tmp, '--no-same-owner']);
+  fs.rmSync(tarFile);
+  fs.writeFileSync(path.join(tmp, '.complete'), '');
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.renameSync(tmp, root);
+  return headersDir;
+}
+
+/** The kmod step: compile a module source dir against the kernel image's kernel-dev.tar. */
+export async function moduleBuildStep(context: StepContext): Promise<{ modules: string[]; outDir: string }> {
+  const { module, arch } = resolveModule(context);
+  const { kernel, paths } = moduleKernelPaths(context, module, arch);
+  const record = readImageRecord(paths);
+  const toolchain = await detectToolchain(arch);
+  assertSameCompiler(record.builder, toolchain);
+  const tag = record.tags[record.tags.length - 1];
+  const headersDir = await unpackKernelDev(paths.layout, tag, record.manifestDigest, record.release, paths.workRoot);
+  const moduleDir = path.join(paths.workRoot, 'modules', module.name, arch);
+  fs.rmSync(moduleDir, { recursive: true, force: true });
+  fs.cpSync(path.join(context.workspaceRoot, module.sourceDir), moduleDir, { recursive: true });
+  const outDir = moduleDistDir(context.workspaceRoot, module, arch);
+  context.log(`building ${module.modules.join(', ')} for ${kernel.name} ${record.release} (${arch}) against kernel-dev.tar`);
+  const built = await buildExternalModules({
+    headersDir,
+    moduleDir,
+    toolchain,
+    release: record.release,
+    expected: module.modules,
+    outDir,
+    logFile: path.join(paths.logDir, `module-${module.dir}.log`),
+    signal: context.signal,
+  });
+  fs.writeFileSync(path.join(outDir, 'module.json'), `${JSON.stringify({ kernel: kernel.name, release: record.release, arch, modules: built }, null, 2)}\n`);
+  context.log(`built ${built.join(', ')} into ${outDir}`);
+  return { modules: built, outDir };
+}
+
+/** Boots the module's kernel image, insmods the built modules and looks for the expected dmesg line. */
+export async function moduleTestStep(context: StepContext): Promise<{ bootLog: string }> {
+  const { module, arch } = resolveModule(context);
+  const { kernel, paths } = moduleKernelPaths(context, module, arch);
+  const record = readImageRecord(paths);
+  const outDir = moduleDistDir(context.workspaceRoot, module, arch);
+  const workDir = path.join(paths.workRoot, 'boot', module.name, arch);
+  fs.rmSync(workDir, { recursive: true, force: true });
+  fs.mkdirSync(workDir, { recursive: true });
+  const tag = record.tags[record.tags.length - 1];
+  const kernelFile = path.join(workDir, 'kernel');
+  const modulesTar = path.join(workDir, 'kernel.tar');
+  await extractImageFile(paths.layout, tag, 'kernel', kernelFile);
+  await extractImageFile(paths.layout, tag, 'kernel.tar', modulesTar);
+  const extraFiles = module.modules.map((name) => ({ path: `extra/${name}.ko`, source: path.join(outDir, `${name}.ko`) }));
+  const expectLine = module.test.expect ? [`dmesg | grep -F ${JSON.stringify(module.test.expect)}`] : [];
+  const bootLog = `${outDir}-boot.log`;
+  await runBootTest({
+    arch,
+    kernel: kernelFile,
+    modulesTar,
+    modules: [],
+    commands: [...module.modules.map((name) => `insmod /extra/${name}.ko`), ...expectLine],
+    expectRelease: record.release,
+    timeoutMs: module.test.timeoutSeconds * 1000,
+    workDir,
+    logFile: bootLog,
+    busybox: busyboxFor(arch, context.env),
+    extraFiles,
+    signal: context.signal,
+  });
+  context.log(`${kernel.name} ${record.release} on ${arch}: inserted ${module.modules.join(', ')}${module.test.expect ? `, dmesg shows "${module.test.expect}"` : ''}`);
+  fs.rmSync(workDir, { recursive: true, force: true });
+  return { bootLog };
+}

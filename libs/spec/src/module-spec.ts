@@ -1,0 +1,64 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { KernelBuildError } from '@linuxkit-kernels/errors';
+import { parseValidatedYaml } from './validated-yaml';
+import schema from './module-yaml.schema.json';
+
+export const MODULES_DIR = 'modules';
+
+export interface ModuleYaml {
+  kernel: string;
+  source?: string;
+  modules: string[];
+  test?: { expect?: string; timeoutSeconds?: number };
+}
+
+export interface ModuleProject {
+  /** Nx project name: module-<dir>. */
+  name: string;
+  dir: string;
+  root: string;
+  file: string;
+  /** kernels/<dir> of the kernel it is built for. */
+  kernel: string;
+  sourceDir: string;
+  modules: string[];
+  test: { expect?: string; timeoutSeconds: number };
+}
+
+export function parseModuleYaml(text: string, file: string): ModuleYaml {
+  return parseValidatedYaml<ModuleYaml>(text, file, schema);
+}
+
+/** Reads modules/<dir>/module.yaml for every directory that has one; `kernelDirs` are the known kernels. */
+export function loadModuleProjects(workspaceRoot: string, kernelDirs: string[]): ModuleProject[] {
+  const modulesDir = path.join(workspaceRoot, MODULES_DIR);
+  if (!fs.existsSync(modulesDir)) return [];
+  return fs
+    .readdirSync(modulesDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(modulesDir, entry.name, 'module.yaml')))
+    .map((entry) => entry.name)
+    .sort()
+    .map((dir) => {
+      const root = `${MODULES_DIR}/${dir}`;
+      const file = `${root}/module.yaml`;
+      const yaml = parseModuleYaml(fs.readFileSync(path.join(workspaceRoot, file), 'utf8'), file);
+      if (!kernelDirs.includes(yaml.kernel)) {
+        throw new KernelBuildError(`${file}: kernel '${yaml.kernel}' is not a kernel project (no kernels/${yaml.kernel}/kernel.yaml)`, `use one of: ${kernelDirs.join(', ')}`);
+      }
+      const sourceDir = path.posix.normalize(path.posix.join(root, yaml.source ?? 'src'));
+      if (!sourceDir.startsWith(`${root}/`) || !fs.existsSync(path.join(workspaceRoot, sourceDir))) {
+        throw new KernelBuildError(`${file}: source directory ${sourceDir} does not exist inside ${root}`, 'point source at the directory with the Kbuild file');
+      }
+      return {
+        name: `module-${dir}`,
+        dir,
+        root,
+        file,
+        kernel: yaml.kernel,
+        sourceDir,
+        modules: yaml.modules,
+        test: { expect: yaml.test?.expect, timeoutSeconds: yaml.test?.timeoutSeconds ?? 300 },
+      };
+    });
+}
