@@ -15,6 +15,7 @@ describe('kernel-6.12-virt, built and booted from the Debian source', () => {
   beforeAll(async () => {
     workspace = await createTempWorkspace('pipeline');
     for (const dir of ['6.1', '6.12', '6.12-virt']) workspace.copyKernel(dir);
+    workspace.copy('modules/hello-world');
     await workspace.commitAll('kernels');
   });
 
@@ -62,6 +63,13 @@ describe('kernel-6.12-virt, built and booted from the Debian source', () => {
     }
     const builder = fs.readFileSync(path.join(rootfs, 'kernel-builder'), 'utf8');
     expect(builder).toMatch(/^toolchain:x86_64:gcc/);
+  });
+
+  it.each(['x86_64', 'aarch64'])('builds hello_world.ko against kernel-dev.tar for %s and inserts it in the booted kernel', async (arch) => {
+    const result = await workspace.nx(['run', 'module-hello-world:test', `--arch=${arch}`, '--outputStyle=stream'], { env });
+    expect(result.all).toMatch(/inserted hello_world, dmesg shows "Hello LinuxKit"/);
+    const bootLog = fs.readFileSync(path.join(workspace.root, 'dist/modules/hello-world', `${arch}-boot.log`), 'utf8');
+    expect(bootLog).toMatch(/Hello LinuxKit/);
   });
 
   it('is a cache hit the second time', async () => {

@@ -14,6 +14,8 @@ export interface TempWorkspace {
   remove(file: string): void;
   /** Copies kernels/<dir> from this repository. */
   copyKernel(dir: string): void;
+  /** Copies any path of this repository, e.g. modules/hello-world. */
+  copy(relative: string): void;
   git(args: string[]): Promise<string>;
   commitAll(message: string): Promise<void>;
   nx(args: string[], options?: { env?: NodeJS.ProcessEnv; reject?: boolean }): Promise<execa.ExecaReturnValue>;
@@ -51,6 +53,9 @@ export async function createTempWorkspace(name: string): Promise<TempWorkspace> 
     },
     copyKernel(dir) {
       fs.cpSync(path.join(REPO_ROOT, 'kernels', dir), path.join(root, 'kernels', dir), { recursive: true });
+    },
+    copy(relative) {
+      fs.cpSync(path.join(REPO_ROOT, relative), path.join(root, relative), { recursive: true });
     },
     git,
     async commitAll(message) {

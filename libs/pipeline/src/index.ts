@@ -2,3 +2,4 @@ export * from './work-paths';
 export * from './steps';
 export * from './config-edit';
 export * from './module-steps';
+export * from './patch-maintenance';

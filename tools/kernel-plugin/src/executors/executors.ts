@@ -5,10 +5,12 @@ import {
   ConfigEditor,
   configureStep,
   fetchStep,
+  lintPatchesStep,
   moduleBuildStep,
   moduleTestStep,
   packageStep,
   patchStep,
+  rebasePatchesStep,
   syncConfigStep,
 } from '@linuxkit-kernels/pipeline';
 import { runStep, StepOptions } from '../lib/run-step';
@@ -28,3 +30,6 @@ export const syncConfigExecutor: Executor<{ editor?: ConfigEditor }> = (options,
   runStep(options, context, (step) => syncConfigStep({ ...step, editor: options.editor ?? 'olddefconfig' }));
 export const kmodExecutor: Executor<object> = (options, context) => runStep(options, context, moduleBuildStep);
 export const kmodTestExecutor: Executor<object> = (options, context) => runStep(options, context, moduleTestStep);
+export const lintPatchesExecutor: Executor<object> = (options, context) => runStep(options, context, lintPatchesStep);
+export const rebasePatchesExecutor: Executor<{ repo?: string; to?: string; from?: string }> = (options, context) =>
+  runStep(options, context, (step) => rebasePatchesStep({ ...step, repo: options.repo, to: options.to, from: options.from }));

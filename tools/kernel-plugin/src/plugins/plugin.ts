@@ -109,6 +109,20 @@ export function kernelTargets(project: KernelProject, options: Required<KernelPl
       options: { arch: options.defaultArch },
       metadata: { description: `Build the ${project.name} image for one arch (--arch=${project.arches.join('|')})`, technologies: TECHNOLOGIES },
     },
+    'lint-patches': {
+      executor: `${EXECUTOR}:lint-patches`,
+      cache: true,
+      inputs: [`{workspaceRoot}/${project.patchDirs[0]}/**/*`, '{workspaceRoot}/libs/patches/src/**/*', '!{workspaceRoot}/libs/patches/src/**/*.spec.ts', { externalDependencies: [] }],
+      outputs: [],
+      options: {},
+      metadata: { description: `Check ${project.patchDirs[0]} against the patch rules (git am format, Signed-off-by, numbering, cherry-pick -x, Origin)`, technologies: TECHNOLOGIES },
+    },
+    'rebase-patches': {
+      executor: `${EXECUTOR}:rebase-patches`,
+      cache: false,
+      options: {},
+      metadata: { description: `Rebase ${project.patchDirs[0]} onto a new linux-stable tag (--repo, --to) and export them back`, technologies: TECHNOLOGIES },
+    },
     test: step(
       project,
       'test',
