@@ -4,3 +4,4 @@ export * from './make';
 export * from './configure';
 export * from './artifacts';
 export * from './external-modules';
+export * from './perf';

@@ -3,3 +3,4 @@ export * from './steps';
 export * from './config-edit';
 export * from './module-steps';
 export * from './patch-maintenance';
+export * from './perf-steps';

@@ -10,6 +10,8 @@ import {
   moduleTestStep,
   packageStep,
   patchStep,
+  perfStep,
+  perfTestStep,
   rebasePatchesStep,
   syncConfigStep,
 } from '@linuxkit-kernels/pipeline';
@@ -33,3 +35,5 @@ export const kmodTestExecutor: Executor<object> = (options, context) => runStep(
 export const lintPatchesExecutor: Executor<object> = (options, context) => runStep(options, context, lintPatchesStep);
 export const rebasePatchesExecutor: Executor<{ repo?: string; to?: string; from?: string }> = (options, context) =>
   runStep(options, context, (step) => rebasePatchesStep({ ...step, repo: options.repo, to: options.to, from: options.from }));
+export const perfExecutor: Executor<object> = (options, context) => runStep(options, context, perfStep);
+export const perfTestExecutor: Executor<object> = (options, context) => runStep(options, context, perfTestStep);

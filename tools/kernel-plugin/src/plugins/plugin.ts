@@ -109,6 +109,20 @@ export function kernelTargets(project: KernelProject, options: Required<KernelPl
       options: { arch: options.defaultArch },
       metadata: { description: `Build the ${project.name} image for one arch (--arch=${project.arches.join('|')})`, technologies: TECHNOLOGIES },
     },
+    perf: step(
+      project,
+      'perf',
+      `Build a static perf from the patched source and package it as the kernel-perf image (/usr/bin/perf), tagged like the kernel`,
+      { cache: true, parallelism: false, dependsOn: [...forward('package')], outputs: [`${dist}/perf-oci`, `${dist}/perf-image.json`] },
+      options,
+    ),
+    'perf-test': step(
+      project,
+      'perf-test',
+      'Boot the kernel with the kernel-perf image and run perf --version and perf stat in the VM',
+      { cache: true, parallelism: false, dependsOn: forward('perf'), outputs: [`${dist}/perf-boot.log`] },
+      options,
+    ),
     'lint-patches': {
       executor: `${EXECUTOR}:lint-patches`,
       cache: true,
