@@ -5,7 +5,7 @@ import { IMAGE_ARCHES, ImageArch, Sha256Digest, blobPath, buildImageIndex, canon
 import { checkManifestReference, checkRepository, checkTag } from './image-reference';
 import { ociArchitecture } from './manifest-document';
 import { RegistryClient } from './registry-client';
-import { replaceDirectory } from './replace-directory';
+import { replaceDirectoryAtomically } from '@linuxkit-kernels/oci';
 import { resolvePlatformImage } from './resolve-platform-image';
 
 export interface PullImageOptions {
@@ -51,7 +51,7 @@ export async function pullImageToLayout(options: PullImageOptions): Promise<Pull
   const image = await resolvePlatformImage(client, repository, reference, arch);
   if (!image) return undefined;
 
-  const downloadedBytes = await replaceDirectory(layoutDir, async (staging) => {
+  const downloadedBytes = await replaceDirectoryAtomically(layoutDir, async (staging) => {
     await fs.mkdir(path.join(staging, 'blobs', 'sha256'), { recursive: true });
     await fs.writeFile(blobPath(staging, image.digest), image.bytes);
     await fs.writeFile(blobPath(staging, image.manifest.config.digest), image.configBytes);

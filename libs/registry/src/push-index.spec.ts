@@ -113,7 +113,12 @@ describe('pushIndex: one tag, one image per architecture, from different machine
 
   it('is refused by the registry when the index lists an image that was never pushed', async () => {
     await expect(
-      pushIndex({ client: machine(), repository: 'org/empty', tags: ['6.12.1'], manifests: [{ mediaType: MEDIA_TYPES.imageManifest, digest: amd64.manifestDigest, size: amd64.manifestSize, platform: { os: 'linux', architecture: 'amd64' } }] }),
+      pushIndex({
+        client: machine(),
+        repository: 'org/empty',
+        tags: ['6.12.1'],
+        manifests: [{ mediaType: MEDIA_TYPES.imageManifest, digest: amd64.manifestDigest, size: amd64.manifestSize, platform: { os: 'linux', architecture: 'amd64' } }],
+      }),
     ).rejects.toThrow(/rejected manifest org\/empty:6\.12\.1: 400 MANIFEST_BLOB_UNKNOWN/);
   });
 });

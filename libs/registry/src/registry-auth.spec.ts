@@ -97,7 +97,13 @@ describe('registry authentication', () => {
       const helper = path.join(binDir, 'docker-credential-test-store');
       await fs.writeFile(
         helper,
-        `#!/bin/sh\nread server\n[ "$1" = get ] && [ "$server" = "${registry.url}" ] || exit 1\necho '{"ServerURL":"${registry.url}","Username":"${USER}","Secret":"${PASSWORD}"}'\n`,
+        [
+          '#!/bin/sh',
+          'read server',
+          `[ "$1" = get ] && [ "$server" = "${registry.url}" ] || exit 1`,
+          `echo '{"ServerURL":"${registry.url}","Username":"${USER}","Secret":"${PASSWORD}"}'`,
+          '',
+        ].join('\n'),
         { mode: 0o755 },
       );
       const dockerConfigPath = await writeDockerConfig('docker-helper', { auths: { [registry.url]: {} }, credsStore: 'test-store' });
@@ -208,7 +214,11 @@ describe('registry authentication', () => {
 
   describe('with a fake registry (fetchImpl)', () => {
     const challenge = (header: string) =>
-      (async () => new Response(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED' }] }), { status: 401, headers: { 'www-authenticate': header } })) as unknown as typeof fetch;
+      (async () =>
+        new Response(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED' }] }), {
+          status: 401,
+          headers: { 'www-authenticate': header },
+        })) as unknown as typeof fetch;
 
     it('refuses to send credentials to a token realm over plain http on another host', async () => {
       const client = createRegistryClient({

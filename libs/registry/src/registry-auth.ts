@@ -103,7 +103,8 @@ export class RegistryAuthenticator {
     const challenge = pickSupportedChallenge(parseWwwAuthenticate(header ?? ''));
     if (!challenge) {
       throw new KernelBuildError(
-        `registry ${this.registry} wants authentication to ${need.access} ${need.repository} with a scheme this client does not speak (${header ?? 'no WWW-Authenticate header'})`,
+        `registry ${this.registry} wants authentication to ${need.access} ${need.repository} ` +
+          `with a scheme this client does not speak (${header ?? 'no WWW-Authenticate header'})`,
         'use a registry that offers Basic or Bearer token authentication',
       );
     }
@@ -137,12 +138,11 @@ export class RegistryAuthenticator {
 
     const response = await fetchOrFail(this.settings.fetchImpl, url, { method: 'GET', headers }, `the token service of ${this.registry}`);
     const body = await readBodyText(response);
+    const said = describeRegistryResponse(response.status, response.statusText, body);
     if (response.status === 401 || response.status === 403) {
-      throw credentials ? this.rejectedCredentials(need, describeRegistryResponse(response.status, response.statusText, body)) : this.missingCredentials(need);
+      throw credentials ? this.rejectedCredentials(need, said) : this.missingCredentials(need);
     }
-    if (response.status >= 500) {
-      throw new TransientRegistryFailure(`the token service of ${this.registry} answered ${describeRegistryResponse(response.status, response.statusText, body)}`);
-    }
+    if (response.status >= 500) throw new TransientRegistryFailure(`the token service of ${this.registry} answered ${said}`);
     let answer: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
       answer = JSON.parse(body) as typeof answer;
@@ -173,7 +173,10 @@ export class RegistryAuthenticator {
   }
 
   missingCredentials(need: AccessNeed): KernelBuildError {
-    return new KernelBuildError(`registry ${this.registry} requires credentials to ${need.access} ${need.repository}, and none were given`, this.loginFix());
+    return new KernelBuildError(
+      `registry ${this.registry} requires credentials to ${need.access} ${need.repository}, and none were given`,
+      this.loginFix(),
+    );
   }
 
   rejectedCredentials(need: AccessNeed, registrySaid: string): KernelBuildError {
@@ -198,7 +201,8 @@ export class RegistryAuthenticator {
     if (status === 401 && !lacksScope) return this.rejectedCredentials(need, registrySaid);
     return new KernelBuildError(
       `registry ${this.registry} denied ${need.access} access to ${need.repository}`,
-      `ask for ${need.access} rights on ${need.repository}, push under an organisation you own, or log in as an account that has them (\`docker login ${this.registry}\`)`,
+      `ask for ${need.access} rights on ${need.repository}, push under an organisation you own, ` +
+        `or log in as an account that has them (\`docker login ${this.registry}\`)`,
       `the registry said: ${registrySaid}`,
     );
   }

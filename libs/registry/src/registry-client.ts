@@ -230,7 +230,9 @@ class DistributionRegistryClient implements RegistryClient {
       if (mount.mountedFrom) return { uploadedBytes: 0, mountedFrom: mount.mountedFrom };
       const location = mount.location ?? (await this.startUpload(repository));
       const finished =
-        blob.size <= this.uploadChunkBytes ? await this.putWholeBlob(repository, location, blob) : await this.putBlobInChunks(repository, location, blob);
+        blob.size <= this.uploadChunkBytes
+          ? await this.putWholeBlob(repository, location, blob)
+          : await this.putBlobInChunks(repository, location, blob);
       this.checkDigestHeader(finished, blob.digest, `blob ${blob.digest}`);
       await discardBody(finished);
       this.log(`uploaded blob ${blob.digest} (${blob.size} bytes) to ${repository}`);
@@ -373,7 +375,8 @@ class DistributionRegistryClient implements RegistryClient {
       }
       if (hashing.size() !== blob.size || hashing.digest() !== digest) {
         await fs.rm(file, { force: true });
-        throw this.corruptBlob(repository, digest, `arrived as ${hashing.size()} bytes hashing to ${hashing.digest()}, not ${blob.size} bytes hashing to its digest`);
+        const arrived = `arrived as ${hashing.size()} bytes hashing to ${hashing.digest()}`;
+        throw this.corruptBlob(repository, digest, `${arrived}, not ${blob.size} bytes hashing to its digest`);
       }
     });
   }

@@ -17,7 +17,9 @@ describe('describeRegistryResponse', () => {
     expect(describeRegistryResponse(500, 'Internal Server Error', '{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":{}}]}')).toBe(
       '500 UNKNOWN: unknown error',
     );
-    expect(describeRegistryResponse(502, 'Bad Gateway', '<html>\n  <body>upstream down</body></html>')).toBe('502 Bad Gateway: <html> <body>upstream down</body></html>');
+    expect(describeRegistryResponse(502, 'Bad Gateway', '<html>\n  <body>upstream down</body></html>')).toBe(
+      '502 Bad Gateway: <html> <body>upstream down</body></html>',
+    );
     expect(describeRegistryResponse(404, 'Not Found', '')).toBe('404 Not Found');
     expect(describeRegistryResponse(413, '', 'x'.repeat(500))).toMatch(/^413: x{200}…$/);
   });

@@ -27,7 +27,8 @@ describe('registry faults: retries, backoff and what is left behind', () => {
       return injected;
     };
   };
-  const isLayerUpload = (request: ProxiedRequest) => request.method === 'PUT' && request.path.includes('/blobs/uploads/') && request.path.includes(image.layer.digest.replace(':', '%3A'));
+  const isLayerUpload = (request: ProxiedRequest) =>
+    request.method === 'PUT' && request.path.includes('/blobs/uploads/') && request.path.includes(image.layer.digest.replace(':', '%3A'));
   const count = (method: string, fragment: string) => proxy.requests.filter((request) => request.method === method && request.path.includes(fragment)).length;
 
   beforeAll(async () => {
@@ -143,7 +144,8 @@ describe('registry faults: retries, backoff and what is left behind', () => {
   });
 
   it('refuses a manifest fetched by digest whose bytes do not hash to it', async () => {
-    fault = (request) => (request.method === 'GET' ? { respond: 200, body: '{"schemaVersion":2}', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } } : undefined);
+    const otherManifest = { respond: 200, body: '{"schemaVersion":2}', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } };
+    fault = (request) => (request.method === 'GET' ? otherManifest : undefined);
     await expect(client().getManifest('org/kernel', image.manifestDigest)).rejects.toThrow(/sent manifest org\/kernel@sha256:\w+ whose content hashes to sha256:/);
   });
 });

@@ -9,7 +9,10 @@ describe('backoffDelayMs', () => {
 
 describe('withRetries', () => {
   const policy = { retries: 2, firstDelayMs: 1 };
-  const quiet = { onRetry: () => undefined, exhausted: (failure: TransientRegistryFailure, attempts: number) => new Error(`gave up after ${attempts}: ${failure.reason}`) };
+  const quiet = {
+    onRetry: () => undefined,
+    exhausted: (failure: TransientRegistryFailure, attempts: number) => new Error(`gave up after ${attempts}: ${failure.reason}`),
+  };
 
   it('retries transient failures and returns the first success', async () => {
     let calls = 0;
