@@ -37,6 +37,11 @@ export class CpioEntryGuard extends Transform {
   private dataLeft = 0;
   private state: 'header' | 'data' | 'after-trailer' = 'header';
 
+  /** True once the whole archive, trailer included, went past. */
+  get complete(): boolean {
+    return this.state === 'after-trailer';
+  }
+
   constructor(private readonly admit: (entry: PackageEntry) => string | undefined) {
     super();
   }
@@ -47,17 +52,21 @@ export class CpioEntryGuard extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.state !== 'after-trailer') return callback(this.refuse({ reason: 'the cpio archive ends before its trailer (truncated payload)' }));
+    if (!this.complete) return callback(this.refuse({ reason: 'the cpio archive ends before its trailer (truncated payload)' }));
     callback();
   }
 
   private drain(): Error | undefined {
     for (;;) {
-      if (this.state === 'after-trailer' || this.state === 'data') {
-        const take = this.state === 'data' ? Math.min(this.dataLeft, this.pending.length) : this.pending.length;
+      if (this.state === 'after-trailer') {
+        // Block padding: cpio stops reading at the trailer, so it is not handed on.
+        this.pending = Buffer.alloc(0);
+        return undefined;
+      }
+      if (this.state === 'data') {
+        const take = Math.min(this.dataLeft, this.pending.length);
         if (take > 0) this.push(this.pending.subarray(0, take));
         this.pending = this.pending.subarray(take);
-        if (this.state === 'after-trailer') return undefined;
         this.dataLeft -= take;
         if (this.dataLeft > 0) return undefined;
         this.state = 'header';

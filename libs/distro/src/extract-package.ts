@@ -90,7 +90,9 @@ export async function extractCpioStream(
   const [piped, result] = await Promise.allSettled([pipeline(source, guard, cpio.stdin!), cpio]);
   if (guard.refusal) throw refusalError(label, guard.refusal);
   const exitCode = result.status === 'fulfilled' ? result.value.exitCode : undefined;
-  if (piped.status === 'rejected' || exitCode !== 0) {
+  // cpio exits at the trailer; the pipe may close under the last write, which is then no loss.
+  const pipeFailed = piped.status === 'rejected' && !(guard.complete && exitCode === 0);
+  if (pipeFailed || exitCode !== 0) {
     const details = result.status === 'fulfilled' ? result.value.stderr : String(result.reason);
     const cause = piped.status === 'rejected' ? (piped.reason as Error).message : `cpio exit ${exitCode ?? 'unknown'}`;
     throw new KernelBuildError(`${label}: cannot unpack the cpio payload (${cause})`, 'check that GNU cpio is installed and the package is complete', details || undefined);

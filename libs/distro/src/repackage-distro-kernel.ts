@@ -32,6 +32,8 @@ export interface RepackagedKernel {
   files: string[];
 }
 
+const PLACEHOLDER_SYSTEM_MAP = /^\S+ \S The real System\.map is in/;
+
 function defaultBuilder(plan: RepackagePlan): string {
   return `distro:${plan.format === 'deb' ? 'debian' : 'rpm'}:${plan.image.name}=${plan.image.version}`;
 }
@@ -56,7 +58,7 @@ async function readHead(file: string, length: number): Promise<Buffer> {
 }
 
 /** kernel, System.map and config, taken before the modules tree moves (Fedora keeps them in it). */
-async function copyBootFiles(root: string, plan: RepackagePlan, arch: DistroArch, artifacts: string): Promise<void> {
+async function copyBootFiles(root: string, plan: RepackagePlan, arch: DistroArch, artifacts: string, log: (line: string) => void): Promise<void> {
   const { release } = plan;
   const format = kernelImageFormat(await readHead(path.join(root, plan.kernelImage), KERNEL_IMAGE_HEAD_SIZE));
   if (!format || !BOOTABLE_FORMATS[arch].includes(format)) {
@@ -68,7 +70,8 @@ async function copyBootFiles(root: string, plan: RepackagePlan, arch: DistroArch
   const inModules = (name: string) => [`lib/modules/${release}/${name}`, `usr/lib/modules/${release}/${name}`];
   const wanted: Array<[string, string[]]> = [
     [ARTIFACT_FILES.kernel, [plan.kernelImage]],
-    [ARTIFACT_FILES.systemMap, [`boot/System.map-${release}`, ...inModules('System.map')]],
+    // Debian's /boot/System.map is a one-line placeholder; its -dbg package has the real one.
+    [ARTIFACT_FILES.systemMap, [`usr/lib/debug/boot/System.map-${release}`, `boot/System.map-${release}`, ...inModules('System.map')]],
     [ARTIFACT_FILES.config, [`boot/config-${release}`, ...inModules('config')]],
   ];
   for (const [artifact, candidates] of wanted) {
@@ -79,6 +82,9 @@ async function copyBootFiles(root: string, plan: RepackagePlan, arch: DistroArch
     // Ubuntu ships /boot files mode 0600; the image's files are world-readable.
     await fs.copyFile(path.join(root, found), path.join(artifacts, artifact));
     await fs.chmod(path.join(artifacts, artifact), 0o644);
+  }
+  if (PLACEHOLDER_SYSTEM_MAP.test((await readHead(path.join(artifacts, ARTIFACT_FILES.systemMap), 128)).toString('latin1'))) {
+    log(`note: System.map is ${describePackage(plan.image)}'s placeholder; pass its -dbg package (${plan.image.name}-dbg) for the real one`);
   }
 }
 
@@ -139,7 +145,7 @@ export async function repackageDistroKernel(options: RepackageDistroKernelOption
     const { release } = plan;
     log(`release ${release}: image ${describePackage(plan.image)}`);
 
-    await copyBootFiles(root, plan, options.arch, artifacts);
+    await copyBootFiles(root, plan, options.arch, artifacts, log);
     await assembleHeadersTree({ ...plan, root, destination: path.join(stage, 'dev/usr/src', `linux-headers-${release}`), log });
     log(`headers tree usr/src/linux-headers-${release} assembled`);
     await assembleModulesTree({ root, release, destination: path.join(stage, 'modules'), log });

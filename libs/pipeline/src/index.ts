@@ -4,3 +4,4 @@ export * from './config-edit';
 export * from './module-steps';
 export * from './patch-maintenance';
 export * from './perf-steps';
+export * from './publish';

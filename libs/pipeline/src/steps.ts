@@ -21,6 +21,7 @@ import {
 import { extractImageFile, writeKernelImageLayout } from '@linuxkit-kernels/oci';
 import { runBootTest } from '@linuxkit-kernels/testboot';
 import { workPaths, WorkPaths } from './work-paths';
+import { fetchArtifactsFromRegistry, PublishOptions, RELEASE_ANNOTATION } from './publish';
 
 /** The label LinuxKit reads to find the environment a kernel was built in. */
 export const BUILDIMAGE_LABEL = 'org.mobyproject.linuxkit.kernel.buildimage';
@@ -148,8 +149,12 @@ function syncBuildConfig(paths: WorkPaths): void {
   if (!fs.existsSync(current) || !fs.readFileSync(current).equals(wanted)) fs.writeFileSync(current, wanted);
 }
 
-export async function compileStep(context: StepContext & { jobs?: number; ccache?: boolean }): Promise<{ release: string }> {
+export async function compileStep(context: StepContext & PublishOptions & { jobs?: number; ccache?: boolean; registryCache?: boolean }): Promise<{ release: string; pulled: boolean }> {
   const { project, arch, paths } = resolveStep(context);
+  if (context.registryCache !== false) {
+    const pulled = await fetchArtifactsFromRegistry(context, project, arch, paths);
+    if (pulled) return { release: pulled.release, pulled: true };
+  }
   const { srcDir } = await patchStep(context);
   const toolchain = await detectToolchain(arch, { useCcache: context.ccache });
   if (!toolchain.ccache) context.log('note: ccache is not used (not installed, or --ccache=false); rebuilds in a fresh build dir recompile everything');
@@ -186,7 +191,7 @@ export async function compileStep(context: StepContext & { jobs?: number; ccache
     signal: context.signal,
   });
   context.log(`kernel ${metadata.release} for ${arch}: ${paths.artifacts}`);
-  return { release: metadata.release };
+  return { release: metadata.release, pulled: false };
 }
 
 export interface ImageRecord {
@@ -222,7 +227,7 @@ export async function packageStep(context: StepContext): Promise<ImageRecord> {
     arch: kernelArchProfile(arch).ociArch,
     files,
     labels: { [BUILDIMAGE_LABEL]: metadata.builder },
-    annotations: { 'org.opencontainers.image.version': plain, 'org.mobyproject.linuxkit.kernel.release': metadata.release },
+    annotations: { 'org.opencontainers.image.version': plain, [RELEASE_ANNOTATION]: metadata.release },
     tags: [plain, hashed],
     created: metadata.mtime,
   });

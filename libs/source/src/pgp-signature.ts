@@ -109,7 +109,7 @@ export async function verifyTarSignature(
     if (error instanceof KernelBuildError) throw error;
     throw new KernelBuildError(
       `${tarballName}: PGP signature check failed (${signatureName}, keyring ${keyringPath}): ${messageOf(error)}`,
-      'the tarball or its signature is corrupt or not genuine (nothing was kept); fetch both again, from kernel.org or another mirror',
+      'the tarball or its signature is corrupt or not genuine; fetch both again, from kernel.org or another mirror',
     );
   } finally {
     source.stop();

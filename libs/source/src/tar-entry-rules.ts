@@ -34,7 +34,8 @@ type Resolution = string[] | 'outside' | 'loop';
  * escape either.
  */
 export class TarEntryRules {
-  private readonly symlinks = new Map<string, string>();
+  /** Symlinks so far, by path inside the (stripped) tree. */
+  private readonly symlinks = new Map<string, { target: string; entry: string }>();
   private topDirectory: string | undefined;
 
   constructor(private readonly stripComponents = 0) {}
@@ -46,9 +47,9 @@ export class TarEntryRules {
 
   /** Checks that need the whole listing; call once after the last entry. */
   finish(): TarEntryViolation | undefined {
-    for (const [link, target] of this.symlinks) {
-      if (this.resolve([...components(link).slice(0, -1), ...components(target)]) === 'outside') {
-        return { entry: link, reason: `symlink to ${target} resolves outside the tree through other symlinks` };
+    for (const [key, { target, entry }] of this.symlinks) {
+      if (this.resolve([...components(key).slice(0, -1), ...components(target)]) === 'outside') {
+        return { entry, reason: `is a symlink to ${target}, which resolves outside the tree through other symlinks` };
       }
     }
     return undefined;
@@ -72,23 +73,23 @@ export class TarEntryRules {
     if (through) return `is below the symlink ${through}`;
     const key = inTree.join('/');
 
-    if (entry.type === 'SymbolicLink') return this.addSymlink(key, entry.linkpath ?? '');
-    if (entry.type === 'Link') return this.addHardLink(key, entry.linkpath ?? '');
+    if (entry.type === 'SymbolicLink') return this.addSymlink(key, entry.path, entry.linkpath ?? '');
+    if (entry.type === 'Link') return this.addHardLink(key, entry.path, entry.linkpath ?? '');
     this.symlinks.delete(key);
     return undefined;
   }
 
-  private addSymlink(key: string, target: string): string | undefined {
+  private addSymlink(key: string, entry: string, target: string): string | undefined {
     if (!target) return 'is a symlink without a target';
     if (target.startsWith('/')) return `is a symlink to the absolute path ${target}`;
     if (this.resolve([...components(key).slice(0, -1), ...components(target)]) === 'outside') {
       return `is a symlink to ${target}, which resolves outside the tree`;
     }
-    this.symlinks.set(key, target);
+    this.symlinks.set(key, { target, entry });
     return undefined;
   }
 
-  private addHardLink(key: string, target: string): string | undefined {
+  private addHardLink(key: string, entry: string, target: string): string | undefined {
     if (!target) return 'is a hard link without a target';
     if (target.startsWith('/')) return `is a hard link to the absolute path ${target}`;
     const parts = components(target);
@@ -101,15 +102,16 @@ export class TarEntryRules {
     if (through) return `is a hard link to ${target}, below the symlink ${through}`;
     // A hard link to a symlink is a second symlink with the same target, now relative to `key`.
     const linkedSymlink = this.symlinks.get(inTree.join('/'));
-    if (linkedSymlink !== undefined) return this.addSymlink(key, linkedSymlink);
+    if (linkedSymlink !== undefined) return this.addSymlink(key, entry, linkedSymlink.target);
     this.symlinks.delete(key);
     return undefined;
   }
 
+  /** The entry name of a symlink that `inTree` would be written through. */
   private symlinkPrefix(inTree: string[]): string | undefined {
     for (let i = 1; i < inTree.length; i++) {
-      const prefix = inTree.slice(0, i).join('/');
-      if (this.symlinks.has(prefix)) return prefix;
+      const symlink = this.symlinks.get(inTree.slice(0, i).join('/'));
+      if (symlink) return symlink.entry;
     }
     return undefined;
   }
@@ -124,7 +126,7 @@ export class TarEntryRules {
         continue;
       }
       resolved.push(part);
-      const target = this.symlinks.get(resolved.join('/'));
+      const target = this.symlinks.get(resolved.join('/'))?.target;
       if (target === undefined) continue;
       if (++budget.hops > MAX_SYMLINK_HOPS) return 'loop';
       if (target.startsWith('/')) return 'outside';

@@ -10,6 +10,8 @@ import {
   moduleTestStep,
   packageStep,
   patchStep,
+  PublishOptions,
+  pushStep,
   perfStep,
   perfTestStep,
   rebasePatchesStep,
@@ -17,14 +19,18 @@ import {
 } from '@linuxkit-kernels/pipeline';
 import { runStep, StepOptions } from '../lib/run-step';
 
+function publishOptions(options: PublishOptions): PublishOptions {
+  return { registry: options.registry, org: options.org, insecure: options.insecure, pluginRegistry: options.pluginRegistry, pluginOrg: options.pluginOrg };
+}
+
 // Each executor only maps its options onto a pipeline step; executors.json points at these exports.
 type Executor<T> = (options: StepOptions & T, context: ExecutorContext) => Promise<{ success: boolean }>;
 
 export const fetchExecutor: Executor<object> = (options, context) => runStep(options, context, fetchStep);
 export const patchExecutor: Executor<object> = (options, context) => runStep(options, context, patchStep);
 export const configureExecutor: Executor<object> = (options, context) => runStep(options, context, configureStep);
-export const compileExecutor: Executor<{ jobs?: number; ccache?: boolean }> = (options, context) =>
-  runStep(options, context, (step) => compileStep({ ...step, jobs: options.jobs, ccache: options.ccache }));
+export const compileExecutor: Executor<PublishOptions & { jobs?: number; ccache?: boolean; registryCache?: boolean }> = (options, context) =>
+  runStep(options, context, (step) => compileStep({ ...step, ...publishOptions(options), jobs: options.jobs, ccache: options.ccache, registryCache: options.registryCache }));
 export const packageExecutor: Executor<object> = (options, context) => runStep(options, context, packageStep);
 export const testExecutor: Executor<{ timeoutSeconds?: number }> = (options, context) =>
   runStep(options, context, (step) => bootTestStep({ ...step, timeoutSeconds: options.timeoutSeconds }));
@@ -37,3 +43,4 @@ export const rebasePatchesExecutor: Executor<{ repo?: string; to?: string; from?
   runStep(options, context, (step) => rebasePatchesStep({ ...step, repo: options.repo, to: options.to, from: options.from }));
 export const perfExecutor: Executor<object> = (options, context) => runStep(options, context, perfStep);
 export const perfTestExecutor: Executor<object> = (options, context) => runStep(options, context, perfTestStep);
+export const pushExecutor: Executor<PublishOptions> = (options, context) => runStep(options, context, (step) => pushStep({ ...step, ...publishOptions(options) }));

@@ -22,7 +22,7 @@ const project: KernelProject = {
 };
 
 describe('kernel targets', () => {
-  const targets = kernelTargets(project, { defaultArch: 'x86_64' });
+  const targets = kernelTargets(project, { defaultArch: 'x86_64', registry: '', org: '' });
 
   it('chains the steps and forwards --arch to each dependency', () => {
     expect(targets.build.dependsOn).toEqual([{ target: 'package', params: 'forward' }]);
@@ -64,8 +64,18 @@ describe('kernel targets', () => {
   });
 
   it('makes the variant depend on its series in the graph', () => {
-    const configuration = kernelProjectConfiguration(project, { defaultArch: 'x86_64' });
+    const configuration = kernelProjectConfiguration(project, { defaultArch: 'x86_64', registry: '', org: '' });
     expect(configuration.implicitDependencies).toEqual(['kernel-6.12']);
     expect(configuration.tags).toEqual(['kernel', 'kernel:variant', 'kernel:6.12.118']);
+  });
+});
+
+describe('publishing options', () => {
+  it('passes the registry and org from nx.json to push and compile (the registry cache), not to other steps', () => {
+    const targets = kernelTargets(project, { defaultArch: 'x86_64', registry: 'registry.example:5000', org: 'myorg' });
+    expect(targets.push.options).toEqual({ arch: 'x86_64', pluginRegistry: 'registry.example:5000', pluginOrg: 'myorg' });
+    expect(targets.compile.options).toEqual({ arch: 'x86_64', pluginRegistry: 'registry.example:5000', pluginOrg: 'myorg' });
+    expect(targets.push.dependsOn).toEqual([{ target: 'package', params: 'forward' }]);
+    expect(targets.push.cache).toBe(false);
   });
 });

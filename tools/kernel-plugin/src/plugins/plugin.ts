@@ -6,6 +6,10 @@ import { distPath, KernelProject, KERNELS_DIR, loadKernelProjects, loadModulePro
 export interface KernelPluginOptions {
   /** Arch built when --arch is not given; defaults to the host's. */
   defaultArch?: string;
+  /** Registry host[:port] images are pushed to and pulled from (KERNEL_REGISTRY and --registry override it). */
+  registry?: string;
+  /** Repository namespace, default linuxkit (KERNEL_ORG and --org override it). */
+  org?: string;
 }
 
 const EXECUTOR = '@linuxkit-kernels/nx-plugin';
@@ -27,7 +31,11 @@ export const TOOLCHAIN_INPUT = {
 };
 
 export function normalizePluginOptions(options: KernelPluginOptions | undefined): Required<KernelPluginOptions> {
-  return { defaultArch: options?.defaultArch ?? hostKernelArch() };
+  return { defaultArch: options?.defaultArch ?? hostKernelArch(), registry: options?.registry ?? '', org: options?.org ?? '' };
+}
+
+function publishDefaults(options: Required<KernelPluginOptions>): Record<string, string> {
+  return { ...(options.registry ? { pluginRegistry: options.registry } : {}), ...(options.org ? { pluginOrg: options.org } : {}) };
 }
 
 function kernelInputs(project: KernelProject): TargetConfiguration['inputs'] {
@@ -85,7 +93,7 @@ export function kernelTargets(project: KernelProject, options: Required<KernelPl
       'compile',
       `make all out of tree (O=) with ccache, then modules_install, headers_install and the kernel-dev tree`,
       // Two make -jN at once on N cores only thrash: compile tasks run one at a time.
-      { cache: true, parallelism: false, dependsOn: forward('configure'), outputs: [`${dist}/artifacts`] },
+      { cache: true, parallelism: false, dependsOn: forward('configure'), outputs: [`${dist}/artifacts`], options: { arch: options.defaultArch, ...publishDefaults(options) } },
       options,
     ),
     package: step(
@@ -123,6 +131,16 @@ export function kernelTargets(project: KernelProject, options: Required<KernelPl
       { cache: true, parallelism: false, dependsOn: forward('perf'), outputs: [`${dist}/perf-boot.log`] },
       options,
     ),
+    push: {
+      executor: `${EXECUTOR}:push`,
+      cache: false,
+      dependsOn: forward('package'),
+      options: { arch: options.defaultArch, ...publishDefaults(options) },
+      metadata: {
+        description: `Push the ${project.version}${project.tagSuffix} image for one arch to the registry (KERNEL_REGISTRY, --registry, --org) and merge it into the multi-arch index`,
+        technologies: TECHNOLOGIES,
+      },
+    },
     'lint-patches': {
       executor: `${EXECUTOR}:lint-patches`,
       cache: true,
