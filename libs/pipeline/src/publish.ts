@@ -3,7 +3,7 @@ import * as path from 'path';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { computeInputHash, imageTags, KernelProject } from '@linuxkit-kernels/spec';
 import { ARTIFACT_FILES, BuildMetadata, kernelArchProfile } from '@linuxkit-kernels/kbuild';
-import { extractImageFile, readImageLayout } from '@linuxkit-kernels/oci';
+import { blobPath, extractImageFile, readImageLayout } from '@linuxkit-kernels/oci';
 import { createRegistryClient, findRemoteImage, pullImageToLayout, pushImageLayout, pushIndex, RegistryClient } from '@linuxkit-kernels/registry';
 import { BUILDIMAGE_LABEL, readImageRecord, resolveStep, StepContext } from './steps';
 import { WorkPaths } from './work-paths';
@@ -16,6 +16,8 @@ export interface PublishOptions {
   registry?: string;
   org?: string;
   insecure?: boolean;
+  /** false: push the arch's image by digest and under <ver>-<hash>-<arch> only; a later push-index joins the arches (CI fan-out). */
+  index?: boolean;
   pluginRegistry?: string;
   pluginOrg?: string;
 }
@@ -61,11 +63,18 @@ export async function pushStep(context: StepContext & PublishOptions): Promise<{
   const repository = kernelRepository(target);
   const client = clientFor(target, context.log);
   const [plainTag, hashedTag] = record.tags;
-  const remote = await findRemoteImage(client, repository, hashedTag, kernelArchProfile(arch).ociArch);
+  const ociArch = kernelArchProfile(arch).ociArch;
+  const remote = await findRemoteImage(client, repository, hashedTag, ociArch);
   const pushed = await pushImageLayout({ client, layoutDir: paths.layout, tag: hashedTag, repository });
   const upToDate = remote?.digest === record.manifestDigest && pushed.uploadedBytes === 0;
-  await pushIndex({ client, repository, tags: [hashedTag, plainTag], manifests: [pushed.manifest] });
   const where = `${target.registry}/${repository}`;
+  if (context.index === false) {
+    const archTag = `${hashedTag}-${ociArch}`;
+    await client.putManifest(repository, archTag, pushed.manifest.mediaType, fs.readFileSync(blobPath(paths.layout, record.manifestDigest)));
+    context.log(`pushed ${where}:${archTag} (${record.manifestDigest}): ${pushed.uploadedBytes} bytes uploaded; run push-index to join the arches`);
+    return { manifestDigest: record.manifestDigest, uploadedBytes: pushed.uploadedBytes, upToDate };
+  }
+  await pushIndex({ client, repository, tags: [hashedTag, plainTag], manifests: [pushed.manifest] });
   context.log(
     upToDate
       ? `${where}:${hashedTag} is up to date (${record.manifestDigest} for ${arch}): nothing uploaded`
@@ -123,4 +132,32 @@ export async function fetchArtifactsFromRegistry(
   fs.rmSync(pulled.layoutDir, { recursive: true, force: true });
   context.log(`registry cache: pulled ${target.registry}/${repository}:${hashed} (${pulled.manifestDigest}, ${pulled.downloadedBytes} bytes) instead of compiling`);
   return metadata;
+}
+
+/**
+ * The last CI job: joins the per-arch images pushed with --index=false (<ver>-<hash>-<arch>) into
+ * the multi-arch index under <ver>-<hash> and <ver>, merged with what those tags already list.
+ */
+export async function pushIndexStep(context: StepContext & PublishOptions): Promise<{ platforms: string[] }> {
+  const { project } = resolveStep(context);
+  const target = resolvePublishTarget(context, context.env);
+  if (!target) throw new KernelBuildError('no registry to push to', 'set KERNEL_REGISTRY=<host[:port]> or pass --registry');
+  const { hash, dirty } = await computeInputHash(context.workspaceRoot, project);
+  if (dirty) throw new KernelBuildError(`${project.name} has uncommitted inputs: its index would name a -dirty tag`, 'commit the changes first');
+  const { plain, hashed } = imageTags(project, hash);
+  const repository = kernelRepository(target);
+  const client = clientFor(target, context.log);
+  const manifests = [];
+  for (const arch of project.arches) {
+    const architecture = kernelArchProfile(arch).ociArch;
+    const found = await client.getManifest(repository, `${hashed}-${architecture}`);
+    if (!found) {
+      throw new KernelBuildError(`${target.registry}/${repository}:${hashed}-${architecture} is missing`, `run \`nx run ${project.name}:push --arch=${arch} --index=false\` first (the ${arch} CI job)`);
+    }
+    manifests.push({ mediaType: found.mediaType, digest: found.digest, size: found.bytes.length, platform: { os: 'linux', architecture } });
+  }
+  const results = await pushIndex({ client, repository, tags: [hashed, plain], manifests });
+  const platforms = results[0]?.platforms.map((platform) => platform.architecture) ?? [];
+  context.log(`${target.registry}/${repository}:${hashed} and :${plain} list ${platforms.join(', ')}`);
+  return { platforms };
 }

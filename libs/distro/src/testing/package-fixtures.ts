@@ -1,6 +1,7 @@
-import { promises as fs } from 'fs';
+import { createReadStream, promises as fs } from 'fs';
 import os from 'os';
 import path from 'path';
+import { pipeline } from 'stream/promises';
 import execa from 'execa';
 import { Parser, ReadEntry } from 'tar';
 
@@ -150,22 +151,20 @@ export interface TarMember {
   content?: Buffer;
 }
 
-/** Every member of a tar: type, link target and (for files) content. */
-export async function readTar(file: string): Promise<Map<string, TarMember>> {
+/** Every member of a tar: type, link target and, for files `withContent` picks (default all), content. */
+export async function readTar(file: string, withContent: (name: string) => boolean = () => true): Promise<Map<string, TarMember>> {
   const members = new Map<string, TarMember>();
   const parser = new Parser({
     onReadEntry: (entry: ReadEntry) => {
+      const member: TarMember = { type: entry.type, linkpath: entry.linkpath };
+      members.set(entry.path, member);
+      if (entry.type !== 'File' || !withContent(entry.path)) return entry.resume();
       const chunks: Buffer[] = [];
       entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-      entry.on('end', () => members.set(entry.path, { type: entry.type, linkpath: entry.linkpath, content: entry.type === 'File' ? Buffer.concat(chunks) : undefined }));
+      entry.on('end', () => (member.content = Buffer.concat(chunks)));
     },
   });
-  const done = new Promise<void>((resolve, reject) => {
-    parser.on('end', () => resolve());
-    parser.on('error', reject);
-  });
-  parser.end(await fs.readFile(file));
-  await done;
+  await pipeline(createReadStream(file), parser);
   return members;
 }
 

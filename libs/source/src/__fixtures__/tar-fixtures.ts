@@ -66,3 +66,19 @@ export async function compressFile(file: string, compression: keyof typeof COMPR
   await fs.writeFile(file + suffix, stdout);
   return file + suffix;
 }
+
+export const SAMPLE_TOP: RawTarEntry = { path: 'linux-6.12.1/', type: 'Directory' };
+export const SAMPLE_MAKEFILE: RawTarEntry = { path: 'linux-6.12.1/Makefile', type: 'File', body: 'VERSION = 6\n' };
+
+/** Tars that a safe extractor must refuse, each with the entry it must name. */
+export const HOSTILE_TARS: Record<string, { entries: RawTarEntry[]; refused: string }> = {
+  'a ../ path': { entries: [SAMPLE_TOP, SAMPLE_MAKEFILE, { path: '../evil', type: 'File', body: 'x' }], refused: '../evil' },
+  'an absolute path': { entries: [SAMPLE_TOP, SAMPLE_MAKEFILE, { path: '/etc/evil', type: 'File', body: 'x' }], refused: '/etc/evil' },
+  'a symlink out of the tree, then a file through it': {
+    entries: [SAMPLE_TOP, { path: 'linux-6.12.1/link', type: 'SymbolicLink', linkpath: '../../outside' }, { path: 'linux-6.12.1/link/file', type: 'File', body: 'x' }],
+    refused: 'linux-6.12.1/link',
+  },
+  'a hard link to /etc/passwd': { entries: [SAMPLE_TOP, { path: 'linux-6.12.1/passwd', type: 'Link', linkpath: '/etc/passwd' }], refused: 'linux-6.12.1/passwd' },
+  'a character device': { entries: [SAMPLE_TOP, { path: 'linux-6.12.1/null', type: 'CharacterDevice' }], refused: 'linux-6.12.1/null' },
+  'a FIFO': { entries: [SAMPLE_TOP, { path: 'linux-6.12.1/pipe', type: 'FIFO' }], refused: 'linux-6.12.1/pipe' },
+};

@@ -11,6 +11,7 @@ import {
   packageStep,
   patchStep,
   PublishOptions,
+  pushIndexStep,
   pushStep,
   perfStep,
   perfTestStep,
@@ -20,7 +21,7 @@ import {
 import { runStep, StepOptions } from '../lib/run-step';
 
 function publishOptions(options: PublishOptions): PublishOptions {
-  return { registry: options.registry, org: options.org, insecure: options.insecure, pluginRegistry: options.pluginRegistry, pluginOrg: options.pluginOrg };
+  return { registry: options.registry, org: options.org, insecure: options.insecure, index: options.index, pluginRegistry: options.pluginRegistry, pluginOrg: options.pluginOrg };
 }
 
 // Each executor only maps its options onto a pipeline step; executors.json points at these exports.
@@ -44,3 +45,4 @@ export const rebasePatchesExecutor: Executor<{ repo?: string; to?: string; from?
 export const perfExecutor: Executor<object> = (options, context) => runStep(options, context, perfStep);
 export const perfTestExecutor: Executor<object> = (options, context) => runStep(options, context, perfTestStep);
 export const pushExecutor: Executor<PublishOptions> = (options, context) => runStep(options, context, (step) => pushStep({ ...step, ...publishOptions(options) }));
+export const pushIndexExecutor: Executor<PublishOptions> = (options, context) => runStep(options, context, (step) => pushIndexStep({ ...step, ...publishOptions(options) }));

@@ -66,7 +66,7 @@ describe('kernel targets', () => {
   it('makes the variant depend on its series in the graph', () => {
     const configuration = kernelProjectConfiguration(project, { defaultArch: 'x86_64', registry: '', org: '' });
     expect(configuration.implicitDependencies).toEqual(['kernel-6.12']);
-    expect(configuration.tags).toEqual(['kernel', 'kernel:variant', 'kernel:6.12.118']);
+    expect(configuration.tags).toEqual(['kernel', 'kernel:variant', 'kernel:6.12.118', 'arch:x86_64', 'arch:aarch64']);
   });
 });
 

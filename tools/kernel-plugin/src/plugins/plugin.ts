@@ -141,6 +141,12 @@ export function kernelTargets(project: KernelProject, options: Required<KernelPl
         technologies: TECHNOLOGIES,
       },
     },
+    'push-index': {
+      executor: `${EXECUTOR}:push-index`,
+      cache: false,
+      options: { ...publishDefaults(options) },
+      metadata: { description: `Join the per-arch images pushed with --index=false into the ${project.arches.join('+')} index (the last CI job)`, technologies: TECHNOLOGIES },
+    },
     'lint-patches': {
       executor: `${EXECUTOR}:lint-patches`,
       cache: true,
@@ -188,7 +194,7 @@ export function kernelProjectConfiguration(project: KernelProject, options: Requ
     name: project.name,
     root: project.root,
     projectType: 'application',
-    tags: ['kernel', project.base ? 'kernel:variant' : 'kernel:series', `kernel:${project.version}`],
+    tags: ['kernel', project.base ? 'kernel:variant' : 'kernel:series', `kernel:${project.version}`, ...project.arches.map((arch) => `arch:${arch}`)],
     implicitDependencies: project.base ? [`kernel-${project.base}`] : [],
     metadata: {
       description: `Linux ${project.version}${project.tagSuffix} (${project.arches.join(', ')})${project.base ? `, extends kernel-${project.base}` : ''}`,
