@@ -15,6 +15,8 @@ packages=(
   qemu-system-x86 qemu-system-arm busybox-static skopeo umoci
   # the registry the publishing tests run against
   docker-registry apache2-utils
+  # repackaging distribution kernels (.rpm)
+  rpm
 )
 
 # The aarch64 boot test needs an arm64 static busybox in its initramfs: enable the architecture

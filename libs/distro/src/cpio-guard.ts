@@ -1,5 +1,5 @@
 import { Transform, TransformCallback } from 'stream';
-import { PackageEntry, normalizeMemberName } from './package-root-rules';
+import { MemberRefusal, PackageEntry, normalizeMemberName } from './package-root-rules';
 
 const HEADER_SIZE = 110;
 const NEWC_MAGICS = new Set(['070701', '070702']);
@@ -20,11 +20,6 @@ function entryType(mode: number): PackageEntry['type'] {
   }
 }
 
-export interface CpioRefusal {
-  entry?: string;
-  reason: string;
-}
-
 /**
  * Sits between rpm2cpio and `cpio -i`: parses each newc header as it streams past and hands a
  * member on only once `admit` accepted it, so cpio never sees a refused header or anything after
@@ -32,7 +27,7 @@ export interface CpioRefusal {
  */
 export class CpioEntryGuard extends Transform {
   readonly entries: PackageEntry[] = [];
-  refusal: CpioRefusal | undefined;
+  refusal: MemberRefusal | undefined;
   private pending: Buffer = Buffer.alloc(0);
   private dataLeft = 0;
   private state: 'header' | 'data' | 'after-trailer' = 'header';
@@ -92,7 +87,7 @@ export class CpioEntryGuard extends Transform {
     }
   }
 
-  private refuse(refusal: CpioRefusal): Error {
+  private refuse(refusal: MemberRefusal): Error {
     this.refusal ??= refusal;
     return new Error(refusal.entry ? `refused ${refusal.entry}: ${refusal.reason}` : refusal.reason);
   }

@@ -71,7 +71,7 @@ describe(`repackageDistroKernel with Debian's ${METAPACKAGE} (real packages from
 
   beforeAll(async () => {
     kernel = await downloadCloudKernel().catch((error: Error) => {
-      skipReason = `apt cannot download the packages: ${error.message.split('\n')[0]}`;
+      skipReason = `cannot get the packages from apt or the cache: ${error.message.split('\n')[0]}`;
       return undefined;
     });
     if (!kernel) return;

@@ -3,9 +3,9 @@ import { pipeline } from 'stream/promises';
 import execa from 'execa';
 import { ReadEntry, Unpack } from 'tar';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
-import { CpioEntryGuard, CpioRefusal } from './cpio-guard';
+import { CpioEntryGuard } from './cpio-guard';
 import { PackageIdentity } from './package-identity';
-import { PackageEntry, PackageRootRules, normalizeMemberName } from './package-root-rules';
+import { MemberRefusal, PackageEntry, PackageRootRules, normalizeMemberName } from './package-root-rules';
 
 const TAR_TYPES: Record<string, PackageEntry['type']> = {
   File: 'file',
@@ -19,13 +19,13 @@ const TAR_TYPES: Record<string, PackageEntry['type']> = {
 /** A member the rules refused: the package is unusable as given, whatever else failed after. */
 class MemberRefusedError extends KernelBuildError {}
 
-function refusalError(label: string, refusal: CpioRefusal): KernelBuildError {
+function refusalError(label: string, refusal: MemberRefusal): KernelBuildError {
   if (refusal.entry === undefined) {
     return new KernelBuildError(`${label}: cannot unpack (${refusal.reason})`, 'download the package again; it may be truncated');
   }
   return new MemberRefusedError(
     `${label}: refused member '${refusal.entry}': ${refusal.reason}`,
-    'use the packages as the distribution publishes them (`apt-get download` / `dnf download`), one package per kernel part',
+    'pass only the distribution\'s own kernel packages, each once, as `apt-get download` / `dnf download` fetch them',
   );
 }
 
@@ -40,7 +40,7 @@ async function extractDeb(file: string, root: string, admit: (entry: PackageEntr
   const dpkg = execa('dpkg-deb', ['--fsys-tarfile', file], { buffer: false, stdout: 'pipe', stderr: 'pipe', reject: false });
   const stderr = collectStderr(dpkg);
   const entries: PackageEntry[] = [];
-  let refusal: CpioRefusal | undefined;
+  let refusal: MemberRefusal | undefined;
   // preservePaths: node-tar would otherwise rewrite absolute symlink targets (`build -> /usr/src/…`)
   // and refuse links through links; `admit` already refuses every member that could leave the root.
   const unpack = new Unpack({
@@ -53,8 +53,11 @@ async function extractDeb(file: string, root: string, admit: (entry: PackageEntr
       const tarEntry = stat as ReadEntry;
       const entry: PackageEntry = { path: normalizeMemberName(name), type: TAR_TYPES[tarEntry.type] ?? 'device', linkTarget: tarEntry.linkpath };
       const reason = admit(entry);
-      if (reason) refusal = { entry: name, reason };
-      else entries.push(entry);
+      if (!reason) entries.push(entry);
+      else {
+        refusal = { entry: name, reason };
+        dpkg.kill();
+      }
       return !reason;
     },
   });

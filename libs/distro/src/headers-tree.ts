@@ -1,6 +1,7 @@
 import { constants, promises as fs } from 'fs';
 import path from 'path';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
+import { isDirectory } from './move-tree';
 import { PackageIdentity } from './package-identity';
 import { describePackage } from './repackage-plan';
 import { RootPath, resolveInRoot } from './root-path';
@@ -38,6 +39,9 @@ function absoluteIncludes(makefile: string): Array<{ line: string; target: strin
 }
 
 async function linksIn(root: string, tree: string): Promise<TreeLink[]> {
+  if (!(await isDirectory(path.join(root, tree)))) {
+    throw new KernelBuildError(`/${tree} is not a directory in the packages (a symlink?), so it cannot be merged`, 'report the packages to their distribution');
+  }
   const found: TreeLink[] = [];
   const walk = async (relative: string): Promise<void> => {
     for (const entry of await fs.readdir(path.join(root, tree, relative), { withFileTypes: true })) {

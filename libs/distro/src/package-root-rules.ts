@@ -7,6 +7,12 @@ export interface PackageEntry {
   linkTarget?: string;
 }
 
+/** Why an archive is refused: a member and its fault, or (without member) why it cannot be read at all. */
+export interface MemberRefusal {
+  entry?: string;
+  reason: string;
+}
+
 /** The member name as a path inside the root: './usr/' and 'usr' are the same entry. */
 export function normalizeMemberName(name: string): string {
   return name.replace(/^(\.\/)+/, '').replace(/\/+$/, '').replace(/\/{2,}/g, '/');

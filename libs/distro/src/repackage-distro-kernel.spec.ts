@@ -1,6 +1,7 @@
 import { promises as fs } from 'fs';
 import os from 'os';
 import path from 'path';
+import execa from 'execa';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { repackageDistroKernel } from './index';
 import {
@@ -11,6 +12,7 @@ import {
   buildDebWithMember,
   buildFakeModules,
   debianKernelPackages,
+  fakeBzImage,
   readTar,
   useTempDirs,
 } from './testing/package-fixtures';
@@ -129,6 +131,32 @@ describe('repackageDistroKernel with Debian packages', () => {
     expect([...tar.keys()].some((name) => name.startsWith('usr/'))).toBe(false);
   });
 
+  it('repackages arm64 packages for aarch64, device trees under boot/dtb', async () => {
+    const packages = debianKernelPackages(modules, { arch: 'arm64' });
+    const dir = await temp.make();
+    const arm64 = [];
+    for (const pkg of [packages.image, packages.headers, packages.common, packages.kbuild, packages.libcDev]) arm64.push(await buildDeb(dir, pkg));
+    const outDir = path.join(dir, 'artifacts');
+    await repackageDistroKernel({ packages: arm64, outDir, arch: 'aarch64', mtime: MTIME });
+
+    const tar = await readTar(path.join(outDir, 'kernel.tar'));
+    expect(tar.get('boot/dtb/broadcom/bcm2711-rpi-4-b.dtb')?.content?.toString()).toBe('dtb');
+    expect(tar.get(`${modulesDir}/modules.dep`)?.type).toBe('File');
+    expect((await readTar(path.join(outDir, 'kernel-headers.tar'))).get('usr/include/asm/types.h')?.type).toBe('File');
+    await expect(repackageDistroKernel({ packages: arm64, outDir, arch: 'x86_64', mtime: MTIME })).rejects.toThrow(/is for arm64, not x86_64 \(amd64\)$/);
+  });
+
+  it('refuses an x86 kernel image in arm64-labelled packages', async () => {
+    const packages = debianKernelPackages(modules, { arch: 'arm64' });
+    packages.image.files[`boot/vmlinuz-${FAKE_RELEASE}`] = fakeBzImage();
+    const dir = await temp.make();
+    const arm64 = [];
+    for (const pkg of [packages.image, packages.headers, packages.common, packages.kbuild]) arm64.push(await buildDeb(dir, pkg));
+    await expect(repackageDistroKernel({ packages: arm64, outDir: path.join(dir, 'out'), arch: 'aarch64', mtime: MTIME })).rejects.toThrow(
+      `/boot/vmlinuz-${FAKE_RELEASE} from linux-image-${FAKE_RELEASE} ${FAKE_VERSION} (linux-image-${FAKE_RELEASE}_${FAKE_VERSION}_arm64.deb) is a bzImage, not one an aarch64 LinuxKit image can boot (Image, Image.gz, EFI zboot)`,
+    );
+  });
+
   it('takes the real System.map from the -dbg package over /boot’s placeholder', async () => {
     const packages = debianKernelPackages(modules);
     packages.image.files[`boot/System.map-${FAKE_RELEASE}`] = 'ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n';
@@ -216,6 +244,16 @@ describe('repackageDistroKernel with Debian packages', () => {
     const twin = await variant({ ...debianKernelPackages(modules).libcDev, name: 'linux-libc-dev-twin' });
     const error = await rejection([...fullSet(), twin]);
     expect(error.message).toMatch(/refused member '\.\/usr\/include\/linux\/types\.h': is also shipped by linux-libc-dev /);
+  });
+
+  it('removes the work directories of runs that were killed', async () => {
+    const outDir = path.join(await temp.make(), 'artifacts');
+    const dead = execa('true');
+    await dead;
+    const abandoned = `${outDir}.tmp-${dead.pid}-0badf00d`;
+    await fs.mkdir(path.join(abandoned, 'root'), { recursive: true });
+    await repackage(fullSet(), outDir);
+    expect(await fs.readdir(path.dirname(outDir))).toEqual(['artifacts']);
   });
 
   it('keeps the previous artifacts when a run fails', async () => {

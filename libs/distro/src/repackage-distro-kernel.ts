@@ -62,8 +62,9 @@ async function copyBootFiles(root: string, plan: RepackagePlan, arch: DistroArch
   const { release } = plan;
   const format = kernelImageFormat(await readHead(path.join(root, plan.kernelImage), KERNEL_IMAGE_HEAD_SIZE));
   if (!format || !BOOTABLE_FORMATS[arch].includes(format)) {
+    const what = format ? `${/^[AEIOU]/i.test(format) ? 'an' : 'a'} ${format}` : 'not a kernel image we know';
     throw new KernelBuildError(
-      `/${plan.kernelImage} from ${describePackage(plan.image)} is ${format ? `an ${format}` : 'not a kernel image we know'}, not one an ${arch} LinuxKit image can boot (${BOOTABLE_FORMATS[arch].join(', ')})`,
+      `/${plan.kernelImage} from ${describePackage(plan.image)} is ${what}, not one an ${arch} LinuxKit image can boot (${BOOTABLE_FORMATS[arch].join(', ')})`,
       `pass the ${arch} kernel packages`,
     );
   }

@@ -18,7 +18,7 @@ export interface RpmIdentity {
 }
 
 /** Where a header structure at `offset` ends; undefined while `bytes` is too short to tell. */
-export function rpmHeaderEnd(bytes: Buffer, offset: number): number | undefined {
+function rpmHeaderEnd(bytes: Buffer, offset: number): number | undefined {
   if (bytes.length < offset + HEADER_INTRO_SIZE) return undefined;
   if (!bytes.subarray(offset, offset + 4).equals(HEADER_MAGIC)) throw new Error(`no rpm header structure at byte ${offset}`);
   const entries = bytes.readUInt32BE(offset + 8);

@@ -81,6 +81,8 @@ export async function openTarByteStream(file: string, options: { onFileChunk?: (
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   // The decompressor may exit early (corrupt data, or stop()); its stdin then reports EPIPE, which is no news.
   child.stdin?.on('error', () => undefined);
+  // Without this a failed read would leave the decompressor waiting for input, and readers waiting for it.
+  input.once('error', () => child.kill('SIGKILL'));
   input.pipe(child.stdin!);
   let stopped = false;
   const exited = child.then(

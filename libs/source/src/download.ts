@@ -126,7 +126,6 @@ export async function downloadBytes(url: string, options: DownloadOptions & { ma
     for await (const chunk of bodyChunks(response)) {
       size += chunk.length;
       if (size > maxBytes) {
-        await response.body?.cancel().catch(() => undefined);
         throw new KernelBuildError(`GET ${url}: larger than ${maxBytes} bytes`, 'check that the URL names a signature file, not the tarball');
       }
       parts.push(chunk);

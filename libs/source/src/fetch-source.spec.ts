@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
+import os from 'os';
 import path from 'path';
 import execa from 'execa';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
@@ -56,7 +57,7 @@ describe('fetchSource from kernel.org', () => {
   });
 
   beforeAll(async () => {
-    const fixtures = await fs.mkdtemp(path.join(require('os').tmpdir(), 'source-spec-kernel-org-'));
+    const fixtures = await fs.mkdtemp(path.join(os.tmpdir(), 'source-spec-kernel-org-'));
     keyringDir = fixtures;
     const [signer, stranger] = await Promise.all([generateSigner('Greg Kroah-Hartman'), generateSigner('Mallory')]);
     await writeSourceTree(fixtures, 'linux-6.12.1');
@@ -111,8 +112,9 @@ describe('fetchSource from kernel.org', () => {
     expect(server.requests).toEqual(['GET /elsewhere/signature.asc', 'GET /unsigned/linux-6.12.1.tar.xz']);
   });
 
-  it('refuses a tarball signed by a key outside the keyring, keeping nothing', async () => {
+  it('refuses a signature by a key outside the keyring before downloading the tarball, keeping nothing', async () => {
     await expect(fetchSource(spec('stranger'), { store, keyringPath: keyring })).rejects.toThrow(/stranger\/linux-6\.12\.1\.tar\.xz: .*stranger\/linux-6\.12\.1\.tar\.sign was made by key [0-9a-f]{16}, which is not in keyring/);
+    expect(server.requests).toEqual(['GET /stranger/linux-6.12.1.tar.sign']);
     await expectNothingKept(store, sha256);
   });
 

@@ -5,7 +5,7 @@ import { AptTools, systemApt } from './apt';
 import { addFileToStore, blobPath, commitToStore, ContentStore, discardTemp, hasBlob, newStoreTempPath } from './content-store';
 import { extractFileFromDeb } from './deb-package';
 import { downloadBytes, downloadToTemp } from './download';
-import { readKeyring, verifyTarSignature } from './pgp-signature';
+import { readKeyring, readSignatureForKeyring, verifyTarSignature } from './pgp-signature';
 import { normalizeSha256, sha256File } from './sha256';
 
 export type SourceSpec =
@@ -40,7 +40,7 @@ export function defaultSignatureUrl(url: string): string {
   return signatureUrl;
 }
 
-export function describeSource(spec: SourceSpec): string {
+function describeSource(spec: SourceSpec): string {
   return spec.kind === 'apt' ? `${spec.package}=${spec.version}:/${spec.file}` : spec.url;
 }
 
@@ -65,10 +65,12 @@ async function fetchFromKernelOrg(spec: Extract<SourceSpec, { kind: 'kernel.org'
   // Keyring and signature first: both are small, and without them the tarball is of no use.
   await readKeyring(options.keyringPath);
   const signature = await downloadBytes(signatureUrl, { signal: options.signal });
+  const names = { tarball: spec.url, signature: signatureUrl };
+  await readSignatureForKeyring(signature, options.keyringPath, names);
   log(`downloading ${spec.url}`);
   const temp = await downloadToTemp(options.store, spec.url, spec.sha256, { signal: options.signal, onProgress: progressLogger(spec.url, log) });
   try {
-    const signer = await verifyTarSignature(temp, signature, options.keyringPath, { tarball: spec.url, signature: signatureUrl });
+    const signer = await verifyTarSignature(temp, signature, options.keyringPath, names);
     log(`${spec.url}: good signature from ${signer.keyId} (${signer.userIds.join(', ')})`);
     return await commitToStore(options.store, temp, spec.sha256);
   } finally {
@@ -81,12 +83,14 @@ async function fetchFromApt(spec: Extract<SourceSpec, { kind: 'apt' }>, options:
   const apt = options.apt ?? systemApt;
   const installedFile = path.join('/', spec.file);
   const installed = await apt.installedVersion(spec.package);
-  if (installed === spec.version && (await fs.stat(installedFile).catch(() => undefined))?.isFile()) {
+  const fileThere = (await fs.stat(installedFile).catch(() => undefined))?.isFile() ?? false;
+  if (installed === spec.version && fileThere) {
     log(`${spec.package} ${spec.version} is installed: taking ${installedFile}`);
     return addFileToStore(options.store, installedFile, spec.sha256);
   }
 
-  log(`${spec.package}: ${installed ? `installed version is ${installed}` : 'not installed'}; apt-get download ${spec.package}=${spec.version}`);
+  const why = installed === spec.version ? `installed, but ${installedFile} is missing` : installed ? `installed version is ${installed}` : 'not installed';
+  log(`${spec.package}: ${why}; apt-get download ${spec.package}=${spec.version}`);
   const workDir = await newStoreTempPath(options.store, 'apt');
   await fs.mkdir(workDir);
   try {

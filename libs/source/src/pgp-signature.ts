@@ -54,39 +54,69 @@ async function readDetachedSignature(signature: string | Uint8Array, signatureNa
   }
 }
 
-async function drain(stream: ReadableStream<Uint8Array> | globalThis.ReadableStream<Uint8Array>): Promise<void> {
+async function drain(stream: { getReader(): { read(): Promise<{ done: boolean }> } }): Promise<void> {
   const reader = stream.getReader();
   while (!(await reader.read()).done);
 }
 
-function signerOf(keys: openpgp.PublicKey[], keyId: openpgp.KeyID): TarSigner {
-  const key = keys.find((candidate) => candidate.getKeys(keyId).length > 0)!;
-  return { keyId: keyId.toHex(), fingerprint: key.getFingerprint(), userIds: key.getUserIDs() };
+/** Any one good signature will do (a release has one); throws with every failure otherwise. */
+async function firstGoodSigner(signatures: openpgp.VerifyMessageResult['signatures'], keys: openpgp.PublicKey[]): Promise<TarSigner> {
+  const failures: string[] = [];
+  for (const candidate of signatures) {
+    try {
+      await candidate.verified;
+      const key = keys.find((known) => known.getKeys(candidate.keyID).length > 0)!;
+      return { keyId: candidate.keyID.toHex(), fingerprint: key.getFingerprint(), userIds: key.getUserIDs() };
+    } catch (error) {
+      failures.push(`${candidate.keyID.toHex()}: ${messageOf(error)}`);
+    }
+  }
+  throw new Error(failures.join('; ') || 'no signature');
+}
+
+export interface SignatureNames {
+  /** How messages name the tarball and the signature: what the user knows (URLs), not temp paths. */
+  tarball?: string;
+  signature?: string;
+}
+
+/**
+ * Reads keyring and signature and checks that the signature names a key of the keyring, so a
+ * caller can refuse before downloading the tarball at all.
+ */
+export async function readSignatureForKeyring(
+  signature: string | Uint8Array,
+  keyringPath: string,
+  names: SignatureNames & { tarball: string },
+): Promise<{ keys: openpgp.PublicKey[]; signature: openpgp.Signature }> {
+  const signatureName = names.signature ?? `the signature of ${names.tarball}`;
+  const keys = await readKeyring(keyringPath);
+  const parsed = await readDetachedSignature(signature, signatureName);
+  const signerIds = parsed.getSigningKeyIDs();
+  if (!signerIds.some((id) => keys.some((key) => key.getKeys(id).length > 0))) {
+    throw new KernelBuildError(
+      `${names.tarball}: ${signatureName} was made by key ${signerIds.map((id) => id.toHex()).join(', ') || '(none named)'}, which is not in keyring ${keyringPath}`,
+      'if kernel.org signs this release with a new key, add it to the keyring after checking it (https://www.kernel.org/signature.html); otherwise the download is not genuine',
+    );
+  }
+  return { keys, signature: parsed };
 }
 
 /**
  * kernel.org's `.tar.sign` is a detached signature over the uncompressed tar: decompress while
  * streaming (a 1.4 GB tar is never held in memory) and verify against the public keys in
  * `keyringPath`. A bad or unreadable signature or an unknown key throws naming the tarball, the
- * signature and the keyring. `names` replaces local paths by what the user knows (URLs) in messages.
+ * signature and the keyring.
  */
 export async function verifyTarSignature(
   tarballPath: string,
   signature: string | Uint8Array,
   keyringPath: string,
-  names: { tarball?: string; signature?: string } = {},
+  names: SignatureNames = {},
 ): Promise<TarSigner> {
   const tarballName = names.tarball ?? tarballPath;
   const signatureName = names.signature ?? `the signature of ${tarballName}`;
-  const keys = await readKeyring(keyringPath);
-  const parsed = await readDetachedSignature(signature, signatureName);
-  const signerIds = parsed.getSigningKeyIDs();
-  if (!signerIds.some((id) => keys.some((key) => key.getKeys(id).length > 0))) {
-    throw new KernelBuildError(
-      `${tarballName}: ${signatureName} was made by key ${signerIds.map((id) => id.toHex()).join(', ') || '(none named)'}, which is not in keyring ${keyringPath}`,
-      'if kernel.org signs this release with a new key, add it to the keyring after checking it (https://www.kernel.org/signature.html); otherwise the download is not genuine',
-    );
-  }
+  const { keys, signature: parsed } = await readSignatureForKeyring(signature, keyringPath, { tarball: tarballName, signature: signatureName });
 
   const source = await openTarByteStream(tarballPath);
   try {
@@ -95,16 +125,7 @@ export async function verifyTarSignature(
     // openpgp hashes the data as it is read; the verdicts settle only after the last byte.
     await drain(result.data);
     await source.finished;
-    const failures: string[] = [];
-    for (const candidate of result.signatures) {
-      try {
-        await candidate.verified;
-        return signerOf(keys, candidate.keyID);
-      } catch (error) {
-        failures.push(`${candidate.keyID.toHex()}: ${messageOf(error)}`);
-      }
-    }
-    throw new Error(failures.join('; '));
+    return await firstGoodSigner(result.signatures, keys);
   } catch (error) {
     if (error instanceof KernelBuildError) throw error;
     throw new KernelBuildError(

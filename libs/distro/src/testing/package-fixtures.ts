@@ -119,6 +119,13 @@ export function fakeBzImage(label = 'fake kernel'): Buffer {
   return image;
 }
 
+/** An arm64 Image: "ARM\x64" at 0x38 (Documentation/arch/arm64/booting.rst). */
+export function fakeArm64Image(): Buffer {
+  const image = Buffer.alloc(0x400);
+  image.write('ARM\x64', 0x38, 'latin1');
+  return image;
+}
+
 /**
  * Relocatable objects depmod reads as modules: `.modinfo`, the exported names in
  * `__ksymtab_strings`, undefined symbols for what a module uses. No kernel headers needed.
@@ -177,6 +184,8 @@ export interface DebianSetOptions {
   /** The -common tree's name, `linux-headers-<abi>-common`. */
   abi?: string;
   modulesUnder?: 'lib/modules' | 'usr/lib/modules';
+  /** arm64 adds Debian's device trees, /usr/lib/linux-image-<release>/<vendor>/*.dtb. */
+  arch?: 'amd64' | 'arm64';
 }
 
 /**
@@ -189,15 +198,19 @@ export function debianKernelPackages(modules: { provider: Buffer; user: Buffer }
   const version = options.version ?? FAKE_VERSION;
   const abi = options.abi ?? '9.9.9-1';
   const modulesDir = `${options.modulesUnder ?? 'lib/modules'}/${release}`;
+  const arch = options.arch ?? 'amd64';
   const common = `usr/src/linux-headers-${abi}-common`;
+  const multiarch = arch === 'amd64' ? 'x86_64-linux-gnu' : 'aarch64-linux-gnu';
+  const deviceTrees: FixtureFiles = arch === 'arm64' ? { [`usr/lib/linux-image-${release}/broadcom/bcm2711-rpi-4-b.dtb`]: 'dtb' } : {};
   const headers = `usr/src/linux-headers-${release}`;
   return {
     image: {
       name: `linux-image-${release}`,
       version,
-      arch: 'amd64',
+      arch,
       files: {
-        [`boot/vmlinuz-${release}`]: fakeBzImage(release),
+        ...deviceTrees,
+        [`boot/vmlinuz-${release}`]: arch === 'amd64' ? fakeBzImage(release) : fakeArm64Image(),
         [`boot/System.map-${release}`]: 'ffffffff81000000 T _stext\n',
         [`boot/config-${release}`]: 'CONFIG_MODULES=y\n',
         [`${modulesDir}/kernel/lib/fake_provider.ko`]: modules.provider,
@@ -209,7 +222,7 @@ export function debianKernelPackages(modules: { provider: Buffer; user: Buffer }
     headers: {
       name: `linux-headers-${release}`,
       version,
-      arch: 'amd64',
+      arch,
       files: {
         [`${headers}/Makefile`]: `include /${common}/Makefile\n`,
         [`${headers}/.config`]: 'CONFIG_MODULES=y\n',
@@ -235,7 +248,7 @@ export function debianKernelPackages(modules: { provider: Buffer; user: Buffer }
     kbuild: {
       name: 'linux-kbuild-9.9',
       version,
-      arch: 'amd64',
+      arch,
       files: {
         'usr/lib/linux-kbuild-9.9/scripts/Makefile.build': '# build\n',
         'usr/lib/linux-kbuild-9.9/scripts/Makefile.modpost': { symlink: 'Makefile.build' },
@@ -246,10 +259,10 @@ export function debianKernelPackages(modules: { provider: Buffer; user: Buffer }
     libcDev: {
       name: 'linux-libc-dev',
       version,
-      arch: 'amd64',
+      arch,
       files: {
         'usr/include/linux/types.h': '/* linux/types.h */\n',
-        'usr/include/x86_64-linux-gnu/asm/types.h': '/* asm/types.h */\n',
+        [`usr/include/${multiarch}/asm/types.h`]: '/* asm/types.h */\n',
       },
     },
   };
