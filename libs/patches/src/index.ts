@@ -13,3 +13,5 @@ export { rebasePatchSeries } from './rebase-series';
 export type { RebasePatchSeriesOptions, RebasedSeries } from './rebase-series';
 export { exportPatchSeries } from './export-series';
 export type { ExportPatchSeriesOptions, ExportedSeries } from './export-series';
+export { withTreeLock } from './tree-lock';
+export type { TreeLock } from './tree-lock';

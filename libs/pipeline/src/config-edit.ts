@@ -3,7 +3,7 @@ import * as path from 'path';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { diffConfigs, formatDiffconfig, setOption } from '@linuxkit-kernels/kconfig';
 import { detectToolchain, runMake } from '@linuxkit-kernels/kbuild';
-import { patchStep, resolveStep, StepContext } from './steps';
+import { preparePatchedSource, resolveStep, StepContext, withProjectLock } from './steps';
 
 export const CONFIG_EDITORS = ['olddefconfig', 'oldconfig', 'menuconfig', 'nconfig'] as const;
 export type ConfigEditor = (typeof CONFIG_EDITORS)[number];
@@ -14,7 +14,11 @@ export type ConfigEditor = (typeof CONFIG_EDITORS)[number];
  * after a final olddefconfig, so `configure` passes right after. Edits happen in their own O= dir:
  * the compile build dir and its mtimes stay untouched.
  */
-export async function syncConfigStep(context: StepContext & { editor: ConfigEditor }): Promise<{ changed: boolean; diff: string }> {
+export function syncConfigStep(context: StepContext & { editor: ConfigEditor }): Promise<{ changed: boolean; diff: string }> {
+  return withProjectLock(context, () => syncConfigLocked(context));
+}
+
+async function syncConfigLocked(context: StepContext & { editor: ConfigEditor }): Promise<{ changed: boolean; diff: string }> {
   const { project, arch, paths } = resolveStep(context);
   if (!CONFIG_EDITORS.includes(context.editor)) {
     throw new KernelBuildError(`unknown config editor '${context.editor}'`, `use one of ${CONFIG_EDITORS.join(', ')}`);
@@ -29,7 +33,7 @@ export async function syncConfigStep(context: StepContext & { editor: ConfigEdit
   const committedPath = `${project.configRoot}/config-${arch}`;
   const committedFile = path.join(context.workspaceRoot, committedPath);
   const committed = fs.readFileSync(committedFile, 'utf8');
-  const { srcDir } = await patchStep(context);
+  const { srcDir } = await preparePatchedSource(context);
   const toolchain = await detectToolchain(arch);
   const editDir = path.join(paths.workRoot, 'edit', project.name, arch);
   fs.mkdirSync(editDir, { recursive: true });

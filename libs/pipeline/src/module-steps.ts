@@ -57,7 +57,7 @@ export async function moduleBuildStep(context: StepContext): Promise<{ modules: 
   assertSameCompiler(record.builder, toolchain);
   const tag = record.tags[record.tags.length - 1];
   const headersDir = await unpackKernelDev(paths.layout, tag, record.manifestDigest, record.release, paths.workRoot);
-  const moduleDir = path.join(paths.workRoot, 'modules', module.name, arch);
+  const moduleDir = path.join(paths.workRoot, 'modules', module.name, `${arch}-${process.pid}`);
   fs.rmSync(moduleDir, { recursive: true, force: true });
   fs.cpSync(path.join(context.workspaceRoot, module.sourceDir), moduleDir, { recursive: true });
   const outDir = moduleDistDir(context.workspaceRoot, module, arch);
@@ -72,6 +72,7 @@ export async function moduleBuildStep(context: StepContext): Promise<{ modules: 
     logFile: path.join(paths.logDir, `module-${module.dir}.log`),
     signal: context.signal,
   });
+  fs.rmSync(moduleDir, { recursive: true, force: true });
   fs.writeFileSync(path.join(outDir, 'module.json'), `${JSON.stringify({ kernel: kernel.name, release: record.release, arch, modules: built }, null, 2)}\n`);
   context.log(`built ${built.join(', ')} into ${outDir}`);
   return { modules: built, outDir };
@@ -83,7 +84,7 @@ export async function moduleTestStep(context: StepContext): Promise<{ bootLog: s
   const { kernel, paths } = moduleKernelPaths(context, module, arch);
   const record = readImageRecord(paths);
   const outDir = moduleDistDir(context.workspaceRoot, module, arch);
-  const workDir = path.join(paths.workRoot, 'boot', module.name, arch);
+  const workDir = path.join(paths.workRoot, 'boot', module.name, `${arch}-${process.pid}`);
   fs.rmSync(workDir, { recursive: true, force: true });
   fs.mkdirSync(workDir, { recursive: true });
   const tag = record.tags[record.tags.length - 1];

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { buildStaticPerf, detectToolchain, kernelArchProfile, preparePerfSource } from '@linuxkit-kernels/kbuild';
 import { extractImageFile, writeKernelImageLayout } from '@linuxkit-kernels/oci';
 import { runBootTest } from '@linuxkit-kernels/testboot';
-import { buildIdentity, busyboxFor, patchStep, readImageRecord, resolveStep, StepContext } from './steps';
+import { buildIdentity, busyboxFor, preparePatchedSource, readImageRecord, resolveStep, StepContext, withProjectLock } from './steps';
 
 function perfPaths(distDir: string) {
   return { layout: path.join(distDir, 'perf-oci'), record: path.join(distDir, 'perf-image.json'), bootLog: path.join(distDir, 'perf-boot.log') };
@@ -13,10 +13,14 @@ function perfPaths(distDir: string) {
  * kernel-perf: a static perf from the same patched source, as its own image (/usr/bin/perf) with
  * the tags of the kernel it matches.
  */
-export async function perfStep(context: StepContext & { jobs?: number }): Promise<{ layout: string }> {
+export function perfStep(context: StepContext & { jobs?: number }): Promise<{ layout: string }> {
+  return withProjectLock(context, () => perfLocked(context));
+}
+
+async function perfLocked(context: StepContext & { jobs?: number }): Promise<{ layout: string }> {
   const { project, arch, paths } = resolveStep(context);
   const kernel = readImageRecord(paths);
-  const { srcDir } = await patchStep(context);
+  const { srcDir } = await preparePatchedSource(context);
   const toolchain = await detectToolchain(arch);
   const perfSrcDir = path.join(paths.workRoot, 'perf-src', project.name);
   await preparePerfSource(srcDir, perfSrcDir, project.version);
@@ -44,7 +48,7 @@ export async function perfTestStep(context: StepContext): Promise<{ bootLog: str
   const { project, arch, paths } = resolveStep(context);
   const kernel = readImageRecord(paths);
   const out = perfPaths(paths.distDir);
-  const workDir = path.join(paths.workRoot, 'boot', `${project.name}-perf`, arch);
+  const workDir = path.join(paths.workRoot, 'boot', `${project.name}-perf`, `${arch}-${process.pid}`);
   fs.rmSync(workDir, { recursive: true, force: true });
   fs.mkdirSync(workDir, { recursive: true });
   const tag = kernel.tags[kernel.tags.length - 1];

@@ -4,7 +4,7 @@ import execa from 'execa';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { KernelProject, computeInputHash, imageTags, inputPaths, loadKernelProjects, Arch } from '@linuxkit-kernels/spec';
 import { ensurePristineTree, fetchSource, openStore } from '@linuxkit-kernels/source';
-import { listSeriesPatches, preparePatchedTree, PatchFile } from '@linuxkit-kernels/patches';
+import { listSeriesPatches, preparePatchedTree, PatchFile, withTreeLock } from '@linuxkit-kernels/patches';
 import {
   ARTIFACT_FILES,
   BuildIdentity,
@@ -85,8 +85,22 @@ function claimBuildDir(buildDir: string, sourceSha256: string, log: (line: strin
   fs.writeFileSync(marker, `${sourceSha256}\n`);
 }
 
+/**
+ * One build of a project at a time: its patched tree and build dirs may be shared by several
+ * checkouts (KERNEL_WORK_DIR), and re-patching a tree under a running make corrupts the build.
+ * A second run waits for the first. Steps call the unlocked helpers inside it.
+ */
+export function withProjectLock<T>(context: StepContext, work: () => Promise<T>): Promise<T> {
+  const { paths } = resolveStep(context);
+  return withTreeLock(`${paths.tree}.build`, context.log, () => work());
+}
+
 /** Fetch (a store hit when already fetched), extract once, then bring the project's tree up to date. */
-export async function patchStep(context: StepContext): Promise<{ srcDir: string }> {
+export function patchStep(context: StepContext): Promise<{ srcDir: string }> {
+  return withProjectLock(context, () => preparePatchedSource(context));
+}
+
+export async function preparePatchedSource(context: StepContext): Promise<{ srcDir: string }> {
   const { project, paths } = resolveStep(context);
   const { tarballPath } = await fetchStep(context);
   const pristineDir = await ensurePristineTree(tarballPath, project.source.sha256, paths.workRoot, { log: context.log });
@@ -114,9 +128,13 @@ function readText(workspaceRoot: string, file: string): { path: string; text: st
   return { path: file, text: fs.readFileSync(path.join(workspaceRoot, file), 'utf8') };
 }
 
-export async function configureStep(context: StepContext): Promise<{ config: string }> {
+export function configureStep(context: StepContext): Promise<{ config: string }> {
+  return withProjectLock(context, () => configureLocked(context));
+}
+
+async function configureLocked(context: StepContext): Promise<{ config: string }> {
   const { project, arch, paths } = resolveStep(context);
-  const { srcDir } = await patchStep(context);
+  const { srcDir } = await preparePatchedSource(context);
   const toolchain = await detectToolchain(arch);
   const committedPath = `${project.configRoot}/config-${arch}`;
   const finalText = await configureKernel({
@@ -149,13 +167,19 @@ function syncBuildConfig(paths: WorkPaths): void {
   if (!fs.existsSync(current) || !fs.readFileSync(current).equals(wanted)) fs.writeFileSync(current, wanted);
 }
 
-export async function compileStep(context: StepContext & PublishOptions & { jobs?: number; ccache?: boolean; registryCache?: boolean }): Promise<{ release: string; pulled: boolean }> {
+type CompileContext = StepContext & PublishOptions & { jobs?: number; ccache?: boolean; registryCache?: boolean };
+
+export function compileStep(context: CompileContext): Promise<{ release: string; pulled: boolean }> {
+  return withProjectLock(context, () => compileLocked(context));
+}
+
+async function compileLocked(context: CompileContext): Promise<{ release: string; pulled: boolean }> {
   const { project, arch, paths } = resolveStep(context);
   if (context.registryCache !== false) {
     const pulled = await fetchArtifactsFromRegistry(context, project, arch, paths);
     if (pulled) return { release: pulled.release, pulled: true };
   }
-  const { srcDir } = await patchStep(context);
+  const { srcDir } = await preparePatchedSource(context);
   const toolchain = await detectToolchain(arch, { useCcache: context.ccache });
   if (!toolchain.ccache) context.log('note: ccache is not used (not installed, or --ccache=false); rebuilds in a fresh build dir recompile everything');
   syncBuildConfig(paths);
@@ -271,7 +295,7 @@ export function busyboxFor(arch: KernelArch, env: NodeJS.ProcessEnv = process.en
 export async function bootTestStep(context: StepContext & { timeoutSeconds?: number }): Promise<{ bootLog: string; durationMs: number }> {
   const { project, arch, paths } = resolveStep(context);
   const record = readImageRecord(paths);
-  const workDir = path.join(paths.workRoot, 'boot', project.name, arch);
+  const workDir = path.join(paths.workRoot, 'boot', project.name, `${arch}-${process.pid}`);
   fs.rmSync(workDir, { recursive: true, force: true });
   fs.mkdirSync(workDir, { recursive: true });
   const tag = record.tags[record.tags.length - 1];
