@@ -1,4 +1,4 @@
-import { imageTags, KernelYamlFile, parseKernelYaml, resolveKernelProjects } from './kernel-spec';
+import { assertSafeDirName, imageTags, KernelYamlFile, parseKernelYaml, resolveKernelProjects } from './kernel-spec';
 
 const SHA = 'c'.repeat(64);
 const SERIES = `version: 6.12.118
@@ -101,5 +101,12 @@ describe('resolveKernelProjects', () => {
 
   it('refuses version or source in a variant', () => {
     expect(() => resolveKernelProjects([entry('6.12', SERIES), entry('6.12-x', 'extends: "6.12"\nversion: 6.12.1\n')], everythingExists)).toThrow(/a variant inherits 'version'/);
+  });
+});
+
+describe('directory names', () => {
+  it('refuses a directory name that could inject into a command line', () => {
+    expect(() => assertSafeDirName('kernels', '6.12;touch pwned')).toThrow(/kernels\/6\.12;touch pwned: directory name has characters other than/);
+    expect(() => assertSafeDirName('kernels', '6.12-dbg')).not.toThrow();
   });
 });

@@ -198,6 +198,15 @@ function derivedSuffix(dir: string, baseDir: string): string | undefined {
   return dir.startsWith(`${baseDir}-`) && dir.length > baseDir.length + 1 ? dir.slice(baseDir.length) : undefined;
 }
 
+const SAFE_DIR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Directory names become project names, tags and paths in commands: keep them to plain characters. */
+export function assertSafeDirName(parent: string, dir: string): void {
+  if (!SAFE_DIR_NAME.test(dir)) {
+    throw new KernelBuildError(`${parent}/${dir}: directory name has characters other than letters, digits, '.', '_' and '-'`, `rename it, e.g. ${parent}/${dir.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '')}`);
+  }
+}
+
 /** Reads kernels/<dir>/kernel.yaml for every directory that has one. */
 export function loadKernelProjects(workspaceRoot: string): KernelProject[] {
   const kernelsDir = path.join(workspaceRoot, KERNELS_DIR);
@@ -209,6 +218,7 @@ export function loadKernelProjects(workspaceRoot: string): KernelProject[] {
     .filter((dir) => fs.existsSync(path.join(kernelsDir, dir, 'kernel.yaml')))
     .sort()
     .map((dir) => {
+      assertSafeDirName(KERNELS_DIR, dir);
       const file = `${KERNELS_DIR}/${dir}/kernel.yaml`;
       return { dir, file, yaml: parseKernelYaml(fs.readFileSync(path.join(workspaceRoot, file), 'utf8'), file) };
     });

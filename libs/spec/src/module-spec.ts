@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { parseValidatedYaml } from './validated-yaml';
+import { assertSafeDirName } from './kernel-spec';
 import schema from './module-yaml.schema.json';
 
 export const MODULES_DIR = 'modules';
@@ -40,6 +41,7 @@ export function loadModuleProjects(workspaceRoot: string, kernelDirs: string[]):
     .map((entry) => entry.name)
     .sort()
     .map((dir) => {
+      assertSafeDirName(MODULES_DIR, dir);
       const root = `${MODULES_DIR}/${dir}`;
       const file = `${root}/module.yaml`;
       const yaml = parseModuleYaml(fs.readFileSync(path.join(workspaceRoot, file), 'utf8'), file);
