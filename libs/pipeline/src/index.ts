@@ -5,3 +5,4 @@ export * from './module-steps';
 export * from './patch-maintenance';
 export * from './perf-steps';
 export * from './publish';
+export * from './distro-steps';

@@ -4,6 +4,8 @@ import {
   compileStep,
   ConfigEditor,
   configureStep,
+  distroBuildStep,
+  distroTestStep,
   fetchStep,
   lintPatchesStep,
   moduleBuildStep,
@@ -46,3 +48,5 @@ export const perfExecutor: Executor<object> = (options, context) => runStep(opti
 export const perfTestExecutor: Executor<object> = (options, context) => runStep(options, context, perfTestStep);
 export const pushExecutor: Executor<PublishOptions> = (options, context) => runStep(options, context, (step) => pushStep({ ...step, ...publishOptions(options) }));
 export const pushIndexExecutor: Executor<PublishOptions> = (options, context) => runStep(options, context, (step) => pushIndexStep({ ...step, ...publishOptions(options) }));
+export const distroExecutor: Executor<object> = (options, context) => runStep(options, context, distroBuildStep);
+export const distroTestExecutor: Executor<object> = (options, context) => runStep(options, context, distroTestStep);

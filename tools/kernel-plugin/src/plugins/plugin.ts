@@ -1,7 +1,18 @@
 import type { CreateNodesV2, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { hostKernelArch } from '@linuxkit-kernels/kbuild';
 import { isKernelBuildError } from '@linuxkit-kernels/errors';
-import { distPath, KernelProject, KERNELS_DIR, loadKernelProjects, loadModuleProjects, ModuleProject, MODULES_DIR } from '@linuxkit-kernels/spec';
+import {
+  DISTRO_DIR,
+  DistroProject,
+  distPath,
+  KernelProject,
+  KERNELS_DIR,
+  loadDistroProjects,
+  loadKernelProjects,
+  loadModuleProjects,
+  ModuleProject,
+  MODULES_DIR,
+} from '@linuxkit-kernels/spec';
 
 export interface KernelPluginOptions {
   /** Arch built when --arch is not given; defaults to the host's. */
@@ -205,10 +216,10 @@ export function kernelProjectConfiguration(project: KernelProject, options: Requ
 }
 
 /** Nx prints only an error's message when a plugin fails: fold the fix and details into it. */
-function loadProjectsForGraph(workspaceRoot: string): { kernels: KernelProject[]; modules: ModuleProject[] } {
+function loadProjectsForGraph(workspaceRoot: string): { kernels: KernelProject[]; modules: ModuleProject[]; distros: DistroProject[] } {
   try {
     const kernels = loadKernelProjects(workspaceRoot);
-    return { kernels, modules: loadModuleProjects(workspaceRoot, kernels.map((kernel) => kernel.dir)) };
+    return { kernels, modules: loadModuleProjects(workspaceRoot, kernels.map((kernel) => kernel.dir)), distros: loadDistroProjects(workspaceRoot) };
   } catch (error) {
     if (isKernelBuildError(error)) throw new Error(error.describe());
     throw error;
@@ -252,16 +263,56 @@ export function moduleProjectConfiguration(module: ModuleProject, options: Requi
   };
 }
 
+/** A distribution's kernel packages repackaged into our image layout, then booted like ours. */
+export function distroProjectConfiguration(distro: DistroProject): ProjectConfiguration {
+  const dist = `{workspaceRoot}/dist/${DISTRO_DIR}/${distro.dir}`;
+  const inputs = ['{projectRoot}/**/*', ...SHARED_INPUTS, { externalDependencies: [] }];
+  return {
+    name: distro.name,
+    root: distro.root,
+    projectType: 'application',
+    tags: ['kernel', 'kernel:distro', `arch:${distro.arch}`],
+    metadata: { description: `Repackaged distribution kernel: ${distro.packages[0]}`, technologies: TECHNOLOGIES },
+    targets: {
+      build: {
+        executor: `${EXECUTOR}:distro`,
+        cache: true,
+        inputs,
+        outputs: [`${dist}/artifacts`, `${dist}/oci`],
+        options: {},
+        metadata: { description: `apt-get download ${distro.packages.length} package(s), repackage them (depmod, kernel-dev.tar) and write the image`, technologies: TECHNOLOGIES },
+      },
+      test: {
+        executor: `${EXECUTOR}:distro-test`,
+        cache: true,
+        parallelism: false,
+        inputs,
+        dependsOn: ['build'],
+        outputs: [`${dist}/boot.log`],
+        options: {},
+        metadata: { description: `Boot the repackaged kernel in qemu; modprobe ${distro.test.modules.join(', ') || 'nothing'}`, technologies: TECHNOLOGIES },
+      },
+    },
+  };
+}
+
 /** One Nx project per kernels/<dir>/kernel.yaml (variants resolved against their bases) and per modules/<dir>/module.yaml. */
 export const createNodesV2: CreateNodesV2<KernelPluginOptions> = [
-  `{${KERNELS_DIR}/*/kernel.yaml,${MODULES_DIR}/*/module.yaml}`,
+  `{${KERNELS_DIR}/*/kernel.yaml,${MODULES_DIR}/*/module.yaml,${DISTRO_DIR}/*/distro.yaml}`,
   (files, rawOptions, context) => {
     const options = normalizePluginOptions(rawOptions);
-    const { kernels, modules } = loadProjectsForGraph(context.workspaceRoot);
+    const { kernels, modules, distros } = loadProjectsForGraph(context.workspaceRoot);
     return files.map((file) => {
       const kernel = kernels.find((candidate) => candidate.file === file);
       const module = modules.find((candidate) => candidate.file === file);
-      const configuration = kernel ? kernelProjectConfiguration(kernel, options) : module ? moduleProjectConfiguration(module, options) : undefined;
+      const distro = distros.find((candidate) => candidate.file === file);
+      const configuration = kernel
+        ? kernelProjectConfiguration(kernel, options)
+        : module
+          ? moduleProjectConfiguration(module, options)
+          : distro
+            ? distroProjectConfiguration(distro)
+            : undefined;
       return [file, configuration ? { projects: { [configuration.root]: configuration } } : {}] as const;
     });
   },
