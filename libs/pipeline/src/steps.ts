@@ -92,6 +92,7 @@ function claimBuildDir(buildDir: string, sourceSha256: string, log: (line: strin
  */
 export function withProjectLock<T>(context: StepContext, work: () => Promise<T>): Promise<T> {
   const { paths } = resolveStep(context);
+  fs.mkdirSync(path.dirname(paths.tree), { recursive: true });
   return withTreeLock(`${paths.tree}.build`, context.log, () => work());
 }
 
