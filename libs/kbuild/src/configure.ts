@@ -7,6 +7,7 @@ import {
   findDroppedOptions,
   formatDiffconfig,
   formatDroppedReport,
+  formatOverrides,
   mergeFragments,
   setOption,
 } from '@linuxkit-kernels/kconfig';
@@ -34,8 +35,8 @@ export interface ConfigureRequest {
 
 /** The config make starts from: full config, then fragments in order, then CONFIG_LOCALVERSION. */
 export function composeConfig(request: Pick<ConfigureRequest, 'committed' | 'fragments' | 'localversion'>): { text: string; overrides: string[] } {
-  const merged = mergeFragments(request.committed.text, request.fragments);
-  const overrides = merged.overrides.map((override) => `${override.symbol}: ${override.from} overridden by ${override.to}`);
+  const merged = mergeFragments(request.committed.text, request.fragments, request.committed.path);
+  const overrides = formatOverrides(merged.overrides).split('\n').filter(Boolean);
   return { text: setOption(merged.text, 'LOCALVERSION', JSON.stringify(request.localversion)), overrides };
 }
 

@@ -61,3 +61,18 @@ describe('arch profiles', () => {
     expect(crossCompilePrefix('x86_64', 'x86_64')).toBe('');
   });
 });
+
+describe('composeConfig', () => {
+  it('appends fragments, forces LOCALVERSION and reports overrides with file:line', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { composeConfig } = require('./configure') as typeof import('./configure');
+    const composed = composeConfig({
+      committed: { path: 'kernels/6.1/config-x86_64', text: 'CONFIG_A=y\n# CONFIG_EXPERT is not set\nCONFIG_LOCALVERSION="-linuxkit"\n' },
+      fragments: [{ path: 'kernels/6.1-rt/config-rt', text: 'CONFIG_EXPERT=y\n' }],
+      localversion: '-linuxkit-rt',
+    });
+    expect(composed.text).toContain('CONFIG_EXPERT=y');
+    expect(composed.text).toContain('CONFIG_LOCALVERSION="-linuxkit-rt"');
+    expect(composed.overrides).toEqual(['CONFIG_EXPERT: kernels/6.1/config-x86_64:2 (=n) overridden by kernels/6.1-rt/config-rt:1 (=y)']);
+  });
+});

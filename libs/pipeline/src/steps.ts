@@ -3,7 +3,7 @@ import * as path from 'path';
 import execa from 'execa';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { KernelProject, computeInputHash, imageTags, inputPaths, loadKernelProjects, Arch } from '@linuxkit-kernels/spec';
-import { ensurePristineTree, fetchSource, openStore } from '@linuxkit-kernels/source';
+import { ensurePristineTree, fetchPatchSet, fetchSource, openStore, patchSetPatches } from '@linuxkit-kernels/source';
 import { listSeriesPatches, preparePatchedTree, PatchFile, withTreeLock } from '@linuxkit-kernels/patches';
 import {
   ARTIFACT_FILES,
@@ -66,9 +66,14 @@ export async function fetchStep(context: StepContext): Promise<{ tarballPath: st
   return result;
 }
 
-async function seriesPatches(workspaceRoot: string, project: KernelProject): Promise<PatchFile[]> {
-  const lists = await Promise.all(project.patchDirs.map((dir) => listSeriesPatches(path.join(workspaceRoot, dir))));
-  return lists.flat();
+async function seriesPatches(context: StepContext, project: KernelProject, paths: WorkPaths): Promise<PatchFile[]> {
+  const sets: PatchFile[] = [];
+  for (const spec of project.patchSets) {
+    const tarball = await fetchPatchSet(spec, { store: openStore(paths.store), log: context.log, signal: context.signal });
+    sets.push(...(await patchSetPatches(spec, tarball, paths.workRoot, context.log)));
+  }
+  const lists = await Promise.all(project.patchDirs.map((dir) => listSeriesPatches(path.join(context.workspaceRoot, dir))));
+  return [...sets, ...lists.flat()];
 }
 
 /**
@@ -105,7 +110,7 @@ export async function preparePatchedSource(context: StepContext): Promise<{ srcD
   const { project, paths } = resolveStep(context);
   const { tarballPath } = await fetchStep(context);
   const pristineDir = await ensurePristineTree(tarballPath, project.source.sha256, paths.workRoot, { log: context.log });
-  const patches = await seriesPatches(context.workspaceRoot, project);
+  const patches = await seriesPatches(context, project, paths);
   const result = await preparePatchedTree({ pristineDir, treeDir: paths.tree, patches, log: context.log });
   claimBuildDir(paths.buildDir, project.source.sha256, context.log);
   context.log(

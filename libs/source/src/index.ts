@@ -12,3 +12,5 @@ export type { FetchedSource, FetchSourceOptions, SourceSpec } from './fetch-sour
 export { defaultSignatureUrl, fetchSource } from './fetch-source';
 export { assertTarballSafe } from './tar-safety';
 export { ensurePristineTree } from './pristine-tree';
+export { fetchPatchSet, parseQuiltSeries, patchSetPatches } from './patch-set';
+export type { PatchSetPatch, PatchSetSpec } from './patch-set';

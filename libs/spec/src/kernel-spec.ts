@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as fs from 'fs';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
-import type { SourceSpec } from '@linuxkit-kernels/source';
+import type { PatchSetSpec, SourceSpec } from '@linuxkit-kernels/source';
 import schema from './kernel-yaml.schema.json';
 import { parseValidatedYaml } from './validated-yaml';
 
@@ -18,6 +18,7 @@ export interface KernelYaml {
   arches?: Arch[];
   config?: 'own' | 'inherit';
   fragments?: string[];
+  patchSets?: PatchSetSpec[];
   debug?: boolean;
   test?: { modules?: string[]; commands?: string[]; timeoutSeconds?: number };
 }
@@ -47,6 +48,8 @@ export interface KernelProject {
   fragments: string[];
   /** Patch directories in apply order: the variant's own first, then its base's. */
   patchDirs: string[];
+  /** Patch sets from outside the repository (own first, then the base's), applied before patchDirs. */
+  patchSets: PatchSetSpec[];
   debug: boolean;
   test: { modules: string[]; commands: string[]; timeoutSeconds: number };
 }
@@ -152,6 +155,7 @@ function resolveSeries(entry: KernelYamlFile, root: string): KernelProject {
     fixedPoint: fragments.length === 0,
     fragments,
     patchDirs: [`${root}/patches`],
+    patchSets: yaml.patchSets ?? [],
     debug: yaml.debug ?? false,
     test: testSettings(yaml),
   };
@@ -189,6 +193,7 @@ function resolveVariant(entry: KernelYamlFile, root: string, loadBase: () => Ker
     fixedPoint: ownConfig && fragments.length === 0,
     fragments: ownConfig ? fragments : [...base.fragments, ...fragments],
     patchDirs: [`${root}/patches`, ...base.patchDirs],
+    patchSets: [...(yaml.patchSets ?? []), ...base.patchSets],
     debug: yaml.debug ?? base.debug,
     test: testSettings(yaml, base.test),
   };

@@ -17,6 +17,7 @@ const project: KernelProject = {
   fixedPoint: false,
   fragments: ['kernels/common/config-dbg'],
   patchDirs: ['kernels/6.12-dbg/patches', 'kernels/6.12/patches'],
+  patchSets: [],
   debug: true,
   test: { modules: [], commands: [], timeoutSeconds: 300 },
 };
