@@ -77,7 +77,7 @@ describe('bad input to the pipeline', () => {
     await withFile(file, committed.replace('CONFIG_VIRTIO_BLK=m', 'CONFIG_VIRTIO_BLK=m\nCONFIG_NOT_A_REAL_OPTION=y'), async () => {
       const output = await failure(['run', 'kernel-6.12-virt:configure', '--arch=x86_64']);
       expect(output).toMatch(/kernels\/6\.12-virt\/config-x86_64 is not a fixed point: olddefconfig changes 1 option/);
-      expect(output).toMatch(/^-NOT_A_REAL_OPTION y$/m);
+      expect(output).toMatch(/^(kernel-6\.12-virt: )?-NOT_A_REAL_OPTION y$/m);
       expect(output).toContain('nx run kernel-6.12-virt:sync-config --arch=x86_64');
     });
     expect(fs.existsSync(path.join(workspace.root, 'dist/kernels/6.12-virt/x86_64/config'))).toBe(false);
@@ -98,7 +98,7 @@ describe('bad input to the pipeline', () => {
 
   it('refuses a tarball whose sha256 does not match and keeps nothing of it', async () => {
     const file = 'kernels/6.12/kernel.yaml';
-    const text = fs.readFileSync(path.join(workspace.root, file), 'utf8').replace(/sha256: \w+/, `sha256: ${'0'.repeat(64)}`);
+    const text = fs.readFileSync(path.join(workspace.root, file), 'utf8').replace(/sha256: \w+/, `sha256: "${'0'.repeat(64)}"`);
     await withFile(file, text, async () => {
       const output = await failure(['run', 'kernel-6.12:fetch']);
       expect(output).toMatch(/sha256/);

@@ -66,7 +66,7 @@ export async function createTempWorkspace(name: string): Promise<TempWorkspace> 
       return execa(path.join(REPO_ROOT, 'node_modules/.bin/nx'), args, {
         cwd: root,
         reject: options.reject ?? true,
-        env: { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_INTERACTIVE: 'false', NX_TUI: 'false', CI: 'true', FORCE_COLOR: '0', ...options.env },
+        env: { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_INTERACTIVE: 'false', NX_TUI: 'false', CI: 'true', NO_COLOR: '1', ...options.env },
         all: true,
       });
     },
