@@ -12,6 +12,7 @@ import { PackageIdentity, identifyPackage } from './package-identity';
 import { PackageRootRules } from './package-root-rules';
 import { DistroArch, RepackagePlan, checkPackageSet, describePackage, planRepackage, surveyPackage } from './repackage-plan';
 import { assembleUapiHeaders } from './uapi-headers';
+import { isProcessAlive } from '@linuxkit-kernels/scratch';
 
 export interface RepackageDistroKernelOptions {
   /** .deb or .rpm files of one kernel: image, modules, headers (Debian: also -common and linux-kbuild), optionally UAPI headers. */
@@ -89,14 +90,6 @@ async function copyBootFiles(root: string, plan: RepackagePlan, arch: DistroArch
   }
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Work directories of runs that were killed: a kernel's packages unpack to hundreds of MB. */
 async function removeAbandonedWorkDirs(outDir: string): Promise<void> {

@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import path from 'path';
 import lockfile from 'proper-lockfile';
+import { isProcessAlive } from '@linuxkit-kernels/scratch';
 
 /**
  * Outputs are built under a hidden sibling and renamed into place, so a reader (or the next run
@@ -15,15 +16,6 @@ function siblingPath(target: string, kind: SiblingKind): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${kind}-${unique}`);
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Leftovers of runs that were killed mid-write; a kernel layout can weigh hundreds of MB. */
 async function removeAbandonedSiblings(target: string): Promise<void> {

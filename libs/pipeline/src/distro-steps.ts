@@ -5,9 +5,8 @@ import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { DistroProject, loadDistroProjects } from '@linuxkit-kernels/spec';
 import { repackageDistroKernel } from '@linuxkit-kernels/distro';
 import { ARTIFACT_FILES, kernelArchProfile, readBuildMetadata } from '@linuxkit-kernels/kbuild';
-import { extractImageFile, writeKernelImageLayout } from '@linuxkit-kernels/oci';
-import { runBootTest } from '@linuxkit-kernels/testboot';
-import { BUILDIMAGE_LABEL, busyboxFor, StepContext } from './steps';
+import { writeKernelImageLayout } from '@linuxkit-kernels/oci';
+import { bootFromLayout, BUILDIMAGE_LABEL, StepContext } from './steps';
 import { RELEASE_ANNOTATION } from './publish';
 
 function resolveDistro(context: StepContext): { distro: DistroProject; distDir: string; workRoot: string } {
@@ -68,28 +67,22 @@ export async function distroBuildStep(context: StepContext): Promise<{ release: 
 export async function distroTestStep(context: StepContext): Promise<{ bootLog: string }> {
   const { distro, distDir, workRoot } = resolveDistro(context);
   const release = readBuildMetadata(path.join(distDir, 'artifacts')).release;
-  const workDir = path.join(workRoot, 'boot', distro.name, `${distro.arch}-${process.pid}`);
-  fs.rmSync(workDir, { recursive: true, force: true });
-  fs.mkdirSync(workDir, { recursive: true });
-  const kernel = path.join(workDir, 'kernel');
-  const modulesTar = path.join(workDir, 'kernel.tar');
-  const layout = path.join(distDir, 'oci');
-  await extractImageFile(layout, release, 'kernel', kernel);
-  await extractImageFile(layout, release, 'kernel.tar', modulesTar);
   const bootLog = path.join(distDir, 'boot.log');
-  await runBootTest({
-    arch: distro.arch,
-    kernel,
-    modulesTar,
-    modules: distro.test.modules,
-    expectRelease: release,
-    timeoutMs: distro.test.timeoutSeconds * 1000,
-    workDir,
-    logFile: bootLog,
-    busybox: busyboxFor(distro.arch, context.env),
-    signal: context.signal,
-  });
+  await bootFromLayout(
+    {
+      layout: path.join(distDir, 'oci'),
+      tag: release,
+      arch: distro.arch,
+      workRoot,
+      name: distro.name,
+      release,
+      modules: distro.test.modules,
+      commands: [],
+      timeoutSeconds: distro.test.timeoutSeconds,
+      logFile: bootLog,
+    },
+    context,
+  );
   context.log(`booted ${release} (${distro.name}) on ${distro.arch}; modules loaded: ${distro.test.modules.join(', ') || 'none asked'}`);
-  fs.rmSync(workDir, { recursive: true, force: true });
   return { bootLog };
 }

@@ -5,8 +5,7 @@ import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { loadKernelProjects, loadModuleProjects, ModuleProject } from '@linuxkit-kernels/spec';
 import { assertSameCompiler, buildExternalModules, detectToolchain, hostKernelArch, KernelArch } from '@linuxkit-kernels/kbuild';
 import { extractImageFile } from '@linuxkit-kernels/oci';
-import { runBootTest } from '@linuxkit-kernels/testboot';
-import { busyboxFor, readImageRecord, StepContext } from './steps';
+import { bootFromLayout, readImageRecord, StepContext } from './steps';
 import { workPaths } from './work-paths';
 
 function resolveModule(context: StepContext): { module: ModuleProject; arch: KernelArch } {
@@ -84,32 +83,24 @@ export async function moduleTestStep(context: StepContext): Promise<{ bootLog: s
   const { kernel, paths } = moduleKernelPaths(context, module, arch);
   const record = readImageRecord(paths);
   const outDir = moduleDistDir(context.workspaceRoot, module, arch);
-  const workDir = path.join(paths.workRoot, 'boot', module.name, `${arch}-${process.pid}`);
-  fs.rmSync(workDir, { recursive: true, force: true });
-  fs.mkdirSync(workDir, { recursive: true });
-  const tag = record.tags[record.tags.length - 1];
-  const kernelFile = path.join(workDir, 'kernel');
-  const modulesTar = path.join(workDir, 'kernel.tar');
-  await extractImageFile(paths.layout, tag, 'kernel', kernelFile);
-  await extractImageFile(paths.layout, tag, 'kernel.tar', modulesTar);
-  const extraFiles = module.modules.map((name) => ({ path: `extra/${name}.ko`, source: path.join(outDir, `${name}.ko`) }));
   const expectLine = module.test.expect ? [`dmesg | grep -F ${JSON.stringify(module.test.expect)}`] : [];
   const bootLog = `${outDir}-boot.log`;
-  await runBootTest({
-    arch,
-    kernel: kernelFile,
-    modulesTar,
-    modules: [],
-    commands: [...module.modules.map((name) => `insmod /extra/${name}.ko`), ...expectLine],
-    expectRelease: record.release,
-    timeoutMs: module.test.timeoutSeconds * 1000,
-    workDir,
-    logFile: bootLog,
-    busybox: busyboxFor(arch, context.env),
-    extraFiles,
-    signal: context.signal,
-  });
+  await bootFromLayout(
+    {
+      layout: paths.layout,
+      tag: record.tags[record.tags.length - 1],
+      arch,
+      workRoot: paths.workRoot,
+      name: module.name,
+      release: record.release,
+      modules: [],
+      commands: [...module.modules.map((name) => `insmod /extra/${name}.ko`), ...expectLine],
+      timeoutSeconds: module.test.timeoutSeconds,
+      logFile: bootLog,
+      extraFiles: module.modules.map((name) => ({ path: `extra/${name}.ko`, source: path.join(outDir, `${name}.ko`) })),
+    },
+    context,
+  );
   context.log(`${kernel.name} ${record.release} on ${arch}: inserted ${module.modules.join(', ')}${module.test.expect ? `, dmesg shows "${module.test.expect}"` : ''}`);
-  fs.rmSync(workDir, { recursive: true, force: true });
   return { bootLog };
 }

@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildStaticPerf, detectToolchain, kernelArchProfile, preparePerfSource } from '@linuxkit-kernels/kbuild';
-import { extractImageFile, writeKernelImageLayout } from '@linuxkit-kernels/oci';
-import { runBootTest } from '@linuxkit-kernels/testboot';
-import { buildIdentity, busyboxFor, preparePatchedSource, readImageRecord, resolveStep, StepContext, withProjectLock } from './steps';
+import { writeKernelImageLayout } from '@linuxkit-kernels/oci';
+import { bootFromLayout, buildIdentity, preparePatchedSource, readImageRecord, resolveStep, StepContext, withProjectLock } from './steps';
 
 function perfPaths(distDir: string) {
   return { layout: path.join(distDir, 'perf-oci'), record: path.join(distDir, 'perf-image.json'), bootLog: path.join(distDir, 'perf-boot.log') };
@@ -48,29 +47,23 @@ export async function perfTestStep(context: StepContext): Promise<{ bootLog: str
   const { project, arch, paths } = resolveStep(context);
   const kernel = readImageRecord(paths);
   const out = perfPaths(paths.distDir);
-  const workDir = path.join(paths.workRoot, 'boot', `${project.name}-perf`, `${arch}-${process.pid}`);
-  fs.rmSync(workDir, { recursive: true, force: true });
-  fs.mkdirSync(workDir, { recursive: true });
-  const tag = kernel.tags[kernel.tags.length - 1];
-  const files = { kernel: path.join(workDir, 'kernel'), modules: path.join(workDir, 'kernel.tar'), perf: path.join(workDir, 'perf') };
-  await extractImageFile(paths.layout, tag, 'kernel', files.kernel);
-  await extractImageFile(paths.layout, tag, 'kernel.tar', files.modules);
-  await extractImageFile(out.layout, tag, 'usr/bin/perf', files.perf);
-  await runBootTest({
-    arch,
-    kernel: files.kernel,
-    modulesTar: files.modules,
-    modules: [],
-    commands: ['/usr/bin/perf --version', '/usr/bin/perf stat -e task-clock -- /bin/busybox true'],
-    expectRelease: kernel.release,
-    timeoutMs: project.test.timeoutSeconds * 1000,
-    workDir,
-    logFile: out.bootLog,
-    busybox: busyboxFor(arch, context.env),
-    extraFiles: [{ path: 'usr/bin/perf', source: files.perf, mode: 0o755 }],
-    signal: context.signal,
-  });
+  await bootFromLayout(
+    {
+      layout: paths.layout,
+      tag: kernel.tags[kernel.tags.length - 1],
+      arch,
+      workRoot: paths.workRoot,
+      name: `${project.name}-perf`,
+      release: kernel.release,
+      modules: [],
+      commands: ['/usr/bin/perf --version', '/usr/bin/perf stat -e task-clock -- /bin/busybox true'],
+      timeoutSeconds: project.test.timeoutSeconds,
+      logFile: out.bootLog,
+      extract: [{ layout: out.layout, file: 'usr/bin/perf', as: 'perf' }],
+      extraFiles: [{ path: 'usr/bin/perf', source: 'perf', mode: 0o755 }],
+    },
+    context,
+  );
   context.log(`perf runs in ${kernel.release} on ${arch}: perf --version and perf stat passed (${out.bootLog})`);
-  fs.rmSync(workDir, { recursive: true, force: true });
   return { bootLog: out.bootLog };
 }

@@ -298,31 +298,74 @@ export function busyboxFor(arch: KernelArch, env: NodeJS.ProcessEnv = process.en
 }
 
 /** Boots the packaged image (its /kernel and /kernel.tar, not the build dir) and checks the console. */
+export interface LayoutBoot {
+  /** The image layout and tag whose /kernel and /kernel.tar are booted. */
+  layout: string;
+  tag: string;
+  arch: KernelArch;
+  workRoot: string;
+  /** Names the scratch dir: boot/<name>/<arch>-<pid>. */
+  name: string;
+  release: string;
+  modules: string[];
+  commands: string[];
+  timeoutSeconds: number;
+  logFile: string;
+  extraFiles?: { path: string; source: string; mode?: number }[];
+  /** More files to take out of other image layouts before booting (e.g. perf). */
+  extract?: { layout: string; file: string; as: string }[];
+}
+
+/** Boots an image's own /kernel and /kernel.tar (never the build dir's) and checks the console. */
+export async function bootFromLayout(boot: LayoutBoot, context: Pick<StepContext, 'env' | 'signal'>): Promise<{ durationMs: number }> {
+  const workDir = path.join(boot.workRoot, 'boot', boot.name, `${boot.arch}-${process.pid}`);
+  fs.rmSync(workDir, { recursive: true, force: true });
+  fs.mkdirSync(workDir, { recursive: true });
+  try {
+    const kernel = path.join(workDir, 'kernel');
+    const modulesTar = path.join(workDir, 'kernel.tar');
+    await extractImageFile(boot.layout, boot.tag, 'kernel', kernel);
+    await extractImageFile(boot.layout, boot.tag, 'kernel.tar', modulesTar);
+    for (const extra of boot.extract ?? []) await extractImageFile(extra.layout, boot.tag, extra.file, path.join(workDir, extra.as));
+    const extraFiles = (boot.extraFiles ?? []).map((file) => ({ ...file, source: path.resolve(workDir, file.source) }));
+    const report = await runBootTest({
+      arch: boot.arch,
+      kernel,
+      modulesTar,
+      modules: boot.modules,
+      commands: boot.commands,
+      expectRelease: boot.release,
+      timeoutMs: boot.timeoutSeconds * 1000,
+      workDir,
+      logFile: boot.logFile,
+      busybox: busyboxFor(boot.arch, context.env),
+      extraFiles,
+      signal: context.signal,
+    });
+    return { durationMs: report.durationMs };
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
 export async function bootTestStep(context: StepContext & { timeoutSeconds?: number }): Promise<{ bootLog: string; durationMs: number }> {
   const { project, arch, paths } = resolveStep(context);
   const record = readImageRecord(paths);
-  const workDir = path.join(paths.workRoot, 'boot', project.name, `${arch}-${process.pid}`);
-  fs.rmSync(workDir, { recursive: true, force: true });
-  fs.mkdirSync(workDir, { recursive: true });
-  const tag = record.tags[record.tags.length - 1];
-  const kernel = path.join(workDir, 'kernel');
-  const modulesTar = path.join(workDir, 'kernel.tar');
-  await extractImageFile(paths.layout, tag, 'kernel', kernel);
-  await extractImageFile(paths.layout, tag, 'kernel.tar', modulesTar);
-  const report = await runBootTest({
-    arch,
-    kernel,
-    modulesTar,
-    modules: project.test.modules,
-    commands: project.test.commands,
-    expectRelease: record.release,
-    timeoutMs: (context.timeoutSeconds ?? project.test.timeoutSeconds) * 1000,
-    workDir,
-    logFile: paths.bootLog,
-    busybox: busyboxFor(arch, context.env),
-    signal: context.signal,
-  });
-  context.log(`booted ${record.release} on ${arch} in ${(report.durationMs / 1000).toFixed(1)}s; modules loaded: ${project.test.modules.join(', ') || 'none asked'}`);
-  fs.rmSync(workDir, { recursive: true, force: true });
-  return { bootLog: paths.bootLog, durationMs: report.durationMs };
+  const { durationMs } = await bootFromLayout(
+    {
+      layout: paths.layout,
+      tag: record.tags[record.tags.length - 1],
+      arch,
+      workRoot: paths.workRoot,
+      name: project.name,
+      release: record.release,
+      modules: project.test.modules,
+      commands: project.test.commands,
+      timeoutSeconds: context.timeoutSeconds ?? project.test.timeoutSeconds,
+      logFile: paths.bootLog,
+    },
+    context,
+  );
+  context.log(`booted ${record.release} on ${arch} in ${(durationMs / 1000).toFixed(1)}s; modules loaded: ${project.test.modules.join(', ') || 'none asked'}`);
+  return { bootLog: paths.bootLog, durationMs };
 }

@@ -3,6 +3,7 @@ import { createReadStream, promises as fs } from 'fs';
 import path from 'path';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { normalizeSha256 } from './sha256';
+import { isProcessAlive } from '@linuxkit-kernels/scratch';
 
 /** Verified files by content: `<root>/sha256/<hex>`; writes in progress live in `<root>/tmp`. */
 export interface ContentStore {
@@ -26,14 +27,6 @@ function storeTempDir(store: ContentStore): string {
   return path.join(store.root, 'tmp');
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** A killed download leaves a partial file of up to a few hundred MB; its name carries the writer's pid. */
 async function removeAbandonedTemps(store: ContentStore): Promise<void> {
