@@ -14,3 +14,14 @@ export { assertTarballSafe } from './tar-safety';
 export { ensurePristineTree } from './pristine-tree';
 export { fetchPatchSet, parseQuiltSeries, patchSetPatches } from './patch-set';
 export type { PatchSetPatch, PatchSetSpec } from './patch-set';
+export {
+  compareKernelVersions,
+  findAptBump,
+  findKernelOrgBump,
+  newerPointRelease,
+  parseReleasesJson,
+  parseSha256Sums,
+  upstreamOfDebianVersion,
+  verifySignedSums,
+} from './releases';
+export type { AptBump, KernelOrgBump, KernelRelease } from './releases';
