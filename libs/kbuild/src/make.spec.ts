@@ -1,4 +1,8 @@
-import { makeCommand } from './make';
+import * as fs from 'fs';
+import * as os from 'os';
+import { spawn } from 'child_process';
+import { makeCommand, stopOrphanedMake } from './make';
+import { composeConfig } from './configure';
 import { Toolchain } from './toolchain';
 import { crossCompilePrefix, kernelArchProfile } from './arch';
 
@@ -64,8 +68,6 @@ describe('arch profiles', () => {
 
 describe('composeConfig', () => {
   it('appends fragments, forces LOCALVERSION and reports overrides with file:line', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { composeConfig } = require('./configure') as typeof import('./configure');
     const composed = composeConfig({
       committed: { path: 'kernels/6.1/config-x86_64', text: 'CONFIG_A=y\n# CONFIG_EXPERT is not set\nCONFIG_LOCALVERSION="-linuxkit"\n' },
       fragments: [{ path: 'kernels/6.1-rt/config-rt', text: 'CONFIG_EXPERT=y\n' }],
@@ -74,5 +76,19 @@ describe('composeConfig', () => {
     expect(composed.text).toContain('CONFIG_EXPERT=y');
     expect(composed.text).toContain('CONFIG_LOCALVERSION="-linuxkit-rt"');
     expect(composed.overrides).toEqual(['CONFIG_EXPERT: kernels/6.1/config-x86_64:2 (=n) overridden by kernels/6.1-rt/config-rt:1 (=y)']);
+  });
+});
+
+describe('stopOrphanedMake', () => {
+  it('kills the make process group recorded in the build dir and forgets it', async () => {
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/orphan-`);
+    fs.writeFileSync(`${dir}/Makefile`, 'all:\n\tsleep 60\n');
+    const orphan = spawn('make', ['-C', dir], { detached: true, stdio: 'ignore' });
+    const exited = new Promise((resolve) => orphan.on('exit', resolve));
+    fs.writeFileSync(`${dir}/.kbuild-make.pid`, `${orphan.pid}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    stopOrphanedMake(dir);
+    await expect(exited).resolves.toBeDefined();
+    expect(fs.existsSync(`${dir}/.kbuild-make.pid`)).toBe(false);
   });
 });

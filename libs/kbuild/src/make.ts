@@ -74,6 +74,32 @@ export function makeCommand(invocation: Omit<MakeInvocation, 'logFile'>): { args
 }
 
 const TAIL_LINES = 30;
+const MAKE_PID_FILE = '.kbuild-make.pid';
+
+/**
+ * A make whose Node parent was SIGKILLed keeps running in its own process group. Before a new make
+ * in the same build dir, stop such an orphan, or two makes would write the same objects.
+ */
+export function stopOrphanedMake(dir: string, log?: (line: string) => void): void {
+  const file = path.join(dir, MAKE_PID_FILE);
+  if (!fs.existsSync(file)) return;
+  const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+  fs.rmSync(file, { force: true });
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let command = '';
+  try {
+    command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return; // gone
+  }
+  if (!command.split('\0')[0].endsWith('make')) return; // the pid was reused by something else
+  log?.(`stopping make (pid ${pid}) left running by an interrupted build in ${dir}`);
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already exited
+  }
+}
 
 /**
  * Runs make in its own process group with the full log in a file and short progress lines on the
@@ -87,6 +113,8 @@ export async function runMake(invocation: MakeInvocation): Promise<{ durationMs:
   const log = fs.createWriteStream(invocation.logFile, { flags: 'a' });
   log.write(`$ make ${args.join(' ')}\n`);
   const started = Date.now();
+  const pidDir = invocation.buildDir ?? path.dirname(invocation.logFile);
+  if (!invocation.interactive) stopOrphanedMake(pidDir, invocation.onProgress);
   const child = spawn('make', args, {
     env: { ...process.env, ...env },
     // An interactive make keeps the terminal's process group so it can read the keyboard.
@@ -109,6 +137,7 @@ export async function runMake(invocation: MakeInvocation): Promise<{ durationMs:
       }
     }
   };
+  if (!invocation.interactive && child.pid) fs.writeFileSync(path.join(pidDir, MAKE_PID_FILE), `${child.pid}\n`);
   child.stdout?.on('data', remember);
   child.stderr?.on('data', remember);
 
@@ -136,6 +165,7 @@ export async function runMake(invocation: MakeInvocation): Promise<{ durationMs:
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
   if (progress) clearInterval(progress);
+  if (!invocation.interactive) fs.rmSync(path.join(pidDir, MAKE_PID_FILE), { force: true });
   invocation.signal?.removeEventListener('abort', onAbort);
   await new Promise<void>((resolve) => log.end(resolve));
 
