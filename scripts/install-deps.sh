@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   # kernel build
-  build-essential flex bison bc libelf-dev libssl-dev libncurses-dev dwarves kmod cpio ccache pigz zstd xz-utils patch rsync git file
+  build-essential flex bison bc libelf-dev libssl-dev libncurses-dev dwarves kmod cpio ccache pigz zstd xz-utils patch rsync git file time
   # cross toolchains
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
   # the shipped series' sources

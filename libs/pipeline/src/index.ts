@@ -6,3 +6,4 @@ export * from './patch-maintenance';
 export * from './perf-steps';
 export * from './publish';
 export * from './distro-steps';
+export * from './prune';

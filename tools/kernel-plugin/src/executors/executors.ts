@@ -13,6 +13,7 @@ import {
   packageStep,
   patchStep,
   PublishOptions,
+  pruneWorkDir,
   pushIndexStep,
   pushStep,
   perfStep,
@@ -50,3 +51,5 @@ export const pushExecutor: Executor<PublishOptions> = (options, context) => runS
 export const pushIndexExecutor: Executor<PublishOptions> = (options, context) => runStep(options, context, (step) => pushIndexStep({ ...step, ...publishOptions(options) }));
 export const distroExecutor: Executor<object> = (options, context) => runStep(options, context, distroBuildStep);
 export const distroTestExecutor: Executor<object> = (options, context) => runStep(options, context, distroTestStep);
+export const cleanExecutor = async (options: { dryRun?: boolean }, context: ExecutorContext): Promise<{ success: boolean }> =>
+  runStep({}, context, (step) => pruneWorkDir(step.workspaceRoot, { dryRun: options.dryRun, log: step.log }));
