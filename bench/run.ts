@@ -97,6 +97,7 @@ async function main(): Promise<void> {
   const nx = (args: string[], env: NodeJS.ProcessEnv) => workspace.nx([...args, '--outputStyle=stream'], { env });
   const rows: Row[] = [];
   const raw: Record<string, number[]> = {};
+  const memory: Record<string, number> = {};
   const add = (row: Omit<Row, 'ratio' | 'met'> & { max: number }) => {
     const ratio = row.unit === 'count' ? row.ours : row.ours / row.reference;
     rows.push({ name: row.name, ours: row.ours, reference: row.reference, unit: row.unit, ratio, target: row.target, met: ratio <= row.max, note: row.note });
@@ -145,6 +146,19 @@ async function main(): Promise<void> {
     raw.gzipSingle = [gzip.singleStream.milliseconds / 1000];
     add({ name: `package compression (${(gzip.inputSize / 1e6).toFixed(0)} MB kernel-dev.tar): parallel vs single gzip`, ours: raw.gzipParallel[0], reference: raw.gzipSingle[0], unit: 's', target: '≤ 0.6', max: 0.6, note: `${os.cpus().length} cores, level 6` });
 
+    log('peak memory of package and disk use');
+    const timed = await execa('/usr/bin/time', ['-f', '%M', path.join(REPO_ROOT, 'node_modules/.bin/nx'), 'run', `${project}:package`, `--arch=${options.arch}`, '--skip-nx-cache', '--outputStyle=stream'], {
+      cwd: workspace.root,
+      env: { ...process.env, ...warm, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
+      all: true,
+    });
+    const peakKiB = Number.parseInt(timed.stderr.trim().split('\n').pop() ?? '0', 10);
+    const du = async (dir: string) => Number.parseInt((await execa('du', ['-sb', dir], { reject: false })).stdout.split('\t')[0], 10) || 0;
+    memory.packagePeakRssMiB = peakKiB / 1024;
+    for (const dir of ['src', 'trees', 'build']) memory[`${dir}MiB`] = (await du(path.join(workDir, dir))) / 2 ** 20;
+    memory.storeMiB = (await du(sharedStore)) / 2 ** 20;
+    memory.layerInputMiB = (await du(path.join(workspace.root, `dist/kernels/${options.series}/${options.arch}/artifacts`))) / 2 ** 20;
+
     log('affected after changing one series');
     workspace.write(`kernels/${options.series}/README`, 'touched\n');
     const graphFile = path.join(scratch, 'tasks.json');
@@ -161,14 +175,15 @@ async function main(): Promise<void> {
   }
 
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}`;
-  const result = { date: new Date().toISOString(), machine, options, rows, raw };
+  const result = { date: new Date().toISOString(), machine, options, rows, raw, memory };
   fs.writeFileSync(path.join(REPO_ROOT, 'bench/results.json'), `${JSON.stringify(result, null, 2)}\n`);
   const table = [
     `| measurement | ours | reference | ratio | target | met |`,
     `| --- | --- | --- | --- | --- | --- |`,
     ...rows.map((row) => `| ${row.name} | ${row.ours.toFixed(row.unit === 'count' ? 0 : 2)}${row.unit === 's' ? ' s' : ''} | ${row.reference.toFixed(row.unit === 'count' ? 0 : 2)}${row.unit === 's' ? ' s' : ''} | ${row.ratio.toFixed(2)} | ${row.target} | ${row.met ? 'yes' : 'no'} |`),
   ].join('\n');
-  process.stdout.write(`${table}\n\nmachine: ${machine}\n`);
+  const footprint = Object.entries(memory).map(([name, value]) => `${name}=${value.toFixed(1)}`).join(', ');
+  process.stdout.write(`${table}\n\nmemory and disk (MiB): ${footprint}\nmachine: ${machine}\n`);
 }
 
 main().catch((error) => {
