@@ -2,8 +2,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { isKernelBuildError, KernelBuildError } from '@linuxkit-kernels/errors';
 import { diffConfigs, formatDiffconfig, renderEntries, splitConfigs } from '@linuxkit-kernels/kconfig';
+import { CONFIG_EDITORS, ConfigEditor, syncConfigStep } from '@linuxkit-kernels/pipeline';
 
 export const USAGE = `usage:
+  kconfig menuconfig|nconfig|oldconfig PROJECT [--arch=ARCH]
+                                        edit kernels/<dir>/config-<arch> in your terminal; the result is
+                                        written back as an olddefconfig fixed point (cross-arch works)
   kconfig split [--out DIR] CONFIG...   write DIR/common (options every CONFIG shares) and DIR/<name>
                                         (what only that CONFIG has); default DIR is the current one
   kconfig diff OLD NEW                  print what changed, in scripts/diffconfig format
@@ -20,6 +24,19 @@ export function outputNames(files: string[]): string[] {
   return files.map((file, index) =>
     base.filter((name) => name === base[index]).length > 1 ? `${path.basename(path.dirname(path.resolve(file)))}-${base[index]}` : base[index],
   );
+}
+
+/** The interactive editors need the user's terminal, which Nx keeps for itself: they run here. */
+export async function runConfigEditor(argv: string[], workspaceRoot: string, out: (text: string) => void): Promise<number> {
+  const [editor, project, ...rest] = argv;
+  if (!project) throw new KernelBuildError(`kconfig ${editor} needs a project, e.g. kernel-6.12`, USAGE);
+  const arch = rest.find((arg) => arg.startsWith('--arch='))?.slice('--arch='.length);
+  await syncConfigStep({ workspaceRoot, projectName: project, arch, editor: editor as ConfigEditor, log: (line) => out(`${line}\n`) });
+  return 0;
+}
+
+export function isConfigEditor(command: string | undefined): boolean {
+  return CONFIG_EDITORS.includes(command as ConfigEditor) && command !== 'olddefconfig';
 }
 
 export function runKconfigCli(argv: string[], out: (text: string) => void): number {
@@ -55,10 +72,19 @@ export function runKconfigCli(argv: string[], out: (text: string) => void): numb
 }
 
 if (require.main === module) {
-  try {
-    process.exitCode = runKconfigCli(process.argv.slice(2), (text) => process.stdout.write(text));
-  } catch (error) {
+  const argv = process.argv.slice(2);
+  const out = (text: string) => process.stdout.write(text);
+  const fail = (error: unknown) => {
     process.stderr.write(`kconfig: ${isKernelBuildError(error) ? error.describe() : String(error)}\n`);
     process.exitCode = 2;
+  };
+  if (isConfigEditor(argv[0])) {
+    runConfigEditor(argv, path.resolve(__dirname, '../..'), out).then((code) => (process.exitCode = code), fail);
+  } else {
+    try {
+      process.exitCode = runKconfigCli(argv, out);
+    } catch (error) {
+      fail(error);
+    }
   }
 }

@@ -192,11 +192,9 @@ function configEditTargets(project: KernelProject, options: Required<KernelPlugi
     options: { arch: options.defaultArch, editor },
     metadata: { description, technologies: TECHNOLOGIES },
   });
+  // menuconfig/nconfig/oldconfig need the terminal, which Nx keeps for itself: `npm run kconfig -- menuconfig <project>`.
   return {
     'sync-config': edit('olddefconfig', `Refresh ${project.root}/config-<arch> with olddefconfig (after a version bump) and print what changed`),
-    menuconfig: edit('menuconfig', `Edit ${project.root}/config-<arch> in menuconfig; the result is written back as a fixed point`),
-    nconfig: edit('nconfig', `Edit ${project.root}/config-<arch> in nconfig; the result is written back as a fixed point`),
-    oldconfig: edit('oldconfig', `Answer new options of ${project.root}/config-<arch> with oldconfig; the result is written back`),
   };
 }
 
