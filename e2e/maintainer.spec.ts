@@ -83,3 +83,47 @@ describe('maintainer targets', () => {
     }
   });
 });
+
+describe('menuconfig through the kconfig CLI', () => {
+  let workspace: TempWorkspace;
+
+  beforeAll(async () => {
+    workspace = await createTempWorkspace('menuconfig');
+    workspace.copyKernel('6.12');
+    workspace.copyKernel('6.12-virt');
+    await workspace.commitAll('kernels');
+  });
+
+  afterAll(async () => {
+    await execa('tmux', ['kill-session', '-t', 'lk-menuconfig'], { reject: false });
+    workspace?.dispose();
+  });
+
+  it('edits the aarch64 config from an x86_64 host in a real terminal and writes it back as a fixed point', async () => {
+    const session = 'lk-menuconfig';
+    const screen = async () => (await execa('tmux', ['capture-pane', '-t', session, '-p'])).stdout;
+    const waitFor = async (pattern: RegExp, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (pattern.test(await screen())) return;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      throw new Error(`timed out waiting for ${pattern}:\n${await screen()}`);
+    };
+    const command = `cd ${workspace.root} && KERNEL_WORK_DIR=${env.KERNEL_WORK_DIR} node -r @swc-node/register tools/kconfig/kconfig-cli.ts menuconfig kernel-6.12-virt --arch=aarch64; echo "EXIT=$?"; sleep 300`;
+    await execa('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '48', command]);
+    await waitFor(/Linux\/arm64 6\.12\.118 Kernel Configuration/, 10 * 60 * 1000);
+    // "Virtualization" is the 7th entry of the arm64 main menu: move there and enable it.
+    for (let step = 0; step < 6; step++) await execa('tmux', ['send-keys', '-t', session, 'Down']);
+    await execa('tmux', ['send-keys', '-t', session, 'y']);
+    await waitFor(/\[\*\] Virtualization/, 10_000);
+    await execa('tmux', ['send-keys', '-t', session, 'Escape']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await execa('tmux', ['send-keys', '-t', session, 'Escape']);
+    await waitFor(/save your new configuration/, 10_000);
+    await execa('tmux', ['send-keys', '-t', session, 'Enter']);
+    await waitFor(/EXIT=0/, 5 * 60 * 1000);
+    expect(await screen()).toMatch(/\+VIRTUALIZATION y/);
+    expect(fs.readFileSync(path.join(workspace.root, 'kernels/6.12-virt/config-aarch64'), 'utf8')).toContain('CONFIG_VIRTUALIZATION=y');
+  });
+});

@@ -13,6 +13,8 @@ packages=(
   linux-source-6.1 linux-source-6.12
   # boot tests and image interop
   qemu-system-x86 qemu-system-arm busybox-static skopeo umoci
+  # the interactive config editor test drives menuconfig in a terminal
+  tmux
   # the registry the publishing tests run against
   docker-registry apache2-utils
   # repackaging distribution kernels (.rpm)

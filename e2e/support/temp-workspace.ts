@@ -6,7 +6,7 @@ import execa from 'execa';
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 
 /** What a temp workspace copies from this repository: the build code and the shared kernel inputs. */
-const COPIED = ['nx.json', 'package.json', 'package-lock.json', 'tsconfig.base.json', 'tools', 'libs', 'kernels/common'];
+const COPIED = ['nx.json', 'package.json', 'package-lock.json', 'tsconfig.base.json', 'tsconfig.json', 'tools', 'libs', 'kernels/common'];
 
 export interface TempWorkspace {
   root: string;
