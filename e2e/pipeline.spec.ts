@@ -72,6 +72,16 @@ describe('kernel-6.12-virt, built and booted from the Debian source', () => {
     expect(bootLog).toMatch(/Hello LinuxKit/);
   });
 
+  it('builds a static perf from the same source as the kernel-perf image, tagged like the kernel, and runs it in the VM', async () => {
+    const result = await workspace.nx(['run', 'kernel-6.12-virt:perf-test', '--arch=x86_64', '--outputStyle=stream'], { env });
+    expect(result.all).toMatch(/perf runs in 6\.12\.118-linuxkit-virt on x86_64/);
+    const perfImage = JSON.parse(fs.readFileSync(path.join(workspace.root, 'dist/kernels/6.12-virt/x86_64/perf-image.json'), 'utf8'));
+    expect(perfImage.tags).toEqual(record('x86_64').tags);
+    const bootLog = fs.readFileSync(path.join(workspace.root, 'dist/kernels/6.12-virt/x86_64/perf-boot.log'), 'utf8');
+    expect(bootLog).toMatch(/perf version 6\.12\.118/);
+    expect(bootLog).toMatch(/task-clock/);
+  });
+
   it('is a cache hit the second time', async () => {
     const bzImage = path.join(WORK_DIR, 'build/kernel-6.12-virt/x86_64/arch/x86/boot/bzImage');
     const before = fs.statSync(bzImage).mtimeMs;
