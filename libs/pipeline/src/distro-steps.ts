@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import execa from 'execa';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { DistroProject, loadDistroProjects } from '@linuxkit-kernels/spec';
 import { repackageDistroKernel } from '@linuxkit-kernels/distro';
+import { cachedDebPackage } from '@linuxkit-kernels/source';
 import { ARTIFACT_FILES, kernelArchProfile, readBuildMetadata } from '@linuxkit-kernels/kbuild';
 import { writeKernelImageLayout } from '@linuxkit-kernels/oci';
 import { bootFromLayout, BUILDIMAGE_LABEL, StepContext } from './steps';
@@ -17,33 +17,11 @@ function resolveDistro(context: StepContext): { distro: DistroProject; distDir: 
   return { distro, distDir: path.join(context.workspaceRoot, 'dist', 'distro', distro.dir), workRoot };
 }
 
-/** apt-get download of exact versions, kept between runs (a package once downloaded is not fetched again). */
-async function downloadPackages(distro: DistroProject, workRoot: string, log: (line: string) => void): Promise<string[]> {
-  const cache = path.join(workRoot, 'distro-debs');
-  fs.mkdirSync(cache, { recursive: true });
-  const files: string[] = [];
-  for (const spec of distro.packages) {
-    const [name, version] = spec.split('=');
-    const fileName = `${name}_${version.replace(/^\d+:/, '').replace(/:/g, '%3a')}_`;
-    let file = fs.readdirSync(cache).find((entry) => entry.startsWith(fileName) && entry.endsWith('.deb'));
-    if (!file) {
-      log(`apt-get download ${spec}`);
-      const result = await execa('apt-get', ['download', spec], { cwd: cache, reject: false });
-      if (result.exitCode !== 0) {
-        throw new KernelBuildError(`apt cannot download ${spec} (${distro.file})`, 'run apt-get update, or move the versions in distro.yaml to what `apt-cache policy` offers', result.stderr.trim());
-      }
-      file = fs.readdirSync(cache).find((entry) => entry.startsWith(fileName) && entry.endsWith('.deb'));
-      if (!file) throw new KernelBuildError(`apt-get download ${spec} left no .deb in ${cache}`, 'check the package name');
-    }
-    files.push(path.join(cache, file));
-  }
-  return files;
-}
-
 /** Repackages the distro's kernel packages and writes the image layout tagged with the kernel release. */
 export async function distroBuildStep(context: StepContext): Promise<{ release: string }> {
   const { distro, distDir, workRoot } = resolveDistro(context);
-  const packages = await downloadPackages(distro, workRoot, context.log);
+  const packages: string[] = [];
+  for (const spec of distro.packages) packages.push(await cachedDebPackage(spec, path.join(workRoot, 'debs'), { log: context.log, signal: context.signal }));
   const artifacts = path.join(distDir, 'artifacts');
   const { release } = await repackageDistroKernel({ packages, outDir: artifacts, arch: distro.arch, mtime: 0, log: context.log });
   const metadata = readBuildMetadata(artifacts);

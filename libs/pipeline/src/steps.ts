@@ -312,6 +312,8 @@ export interface LayoutBoot {
   timeoutSeconds: number;
   logFile: string;
   extraFiles?: { path: string; source: string; mode?: number }[];
+  /** A modules tarball to use instead of the image's /kernel.tar (a module image's tree). */
+  modulesTar?: string;
   /** More files to take out of other image layouts before booting (e.g. perf). */
   extract?: { layout: string; file: string; as: string }[];
 }
@@ -325,7 +327,8 @@ export async function bootFromLayout(boot: LayoutBoot, context: Pick<StepContext
     const kernel = path.join(workDir, 'kernel');
     const modulesTar = path.join(workDir, 'kernel.tar');
     await extractImageFile(boot.layout, boot.tag, 'kernel', kernel);
-    await extractImageFile(boot.layout, boot.tag, 'kernel.tar', modulesTar);
+    if (boot.modulesTar) fs.copyFileSync(boot.modulesTar, modulesTar);
+    else await extractImageFile(boot.layout, boot.tag, 'kernel.tar', modulesTar);
     for (const extra of boot.extract ?? []) await extractImageFile(extra.layout, boot.tag, extra.file, path.join(workDir, extra.as));
     const extraFiles = (boot.extraFiles ?? []).map((file) => ({ ...file, source: path.resolve(workDir, file.source) }));
     const report = await runBootTest({

@@ -25,3 +25,4 @@ export {
   verifySignedSums,
 } from './releases';
 export type { AptBump, KernelOrgBump, KernelRelease } from './releases';
+export { cachedDebPackage } from './deb-cache';

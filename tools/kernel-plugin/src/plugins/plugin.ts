@@ -244,7 +244,7 @@ export function moduleProjectConfiguration(module: ModuleProject, options: Requi
         cache: true,
         inputs,
         dependsOn: [{ projects: [kernelProject], target: 'package', params: 'forward' }],
-        outputs: [dist],
+        outputs: [dist, `${dist}-image`, `${dist}-modules.tar`],
         metadata: { description: `Compile ${module.sourceDir} against ${kernelProject}'s /kernel-dev.tar (never the full tree)`, technologies: TECHNOLOGIES },
       },
       test: {
