@@ -16,6 +16,7 @@ describe('kernel-6.12-virt, built and booted from the Debian source', () => {
     workspace = await createTempWorkspace('pipeline');
     for (const dir of ['6.1', '6.12', '6.12-virt']) workspace.copyKernel(dir);
     workspace.copy('modules/hello-world');
+    workspace.copy('modules/acpi-call');
     await workspace.commitAll('kernels');
   });
 
@@ -70,6 +71,16 @@ describe('kernel-6.12-virt, built and booted from the Debian source', () => {
     expect(result.all).toMatch(/inserted hello_world, dmesg shows "Hello LinuxKit"/);
     const bootLog = fs.readFileSync(path.join(workspace.root, 'dist/modules/hello-world', `${arch}-boot.log`), 'utf8');
     expect(bootLog).toMatch(/Hello LinuxKit/);
+  });
+
+  it('builds a module image from a Debian DKMS package (acpi-call-dkms): depmod run, modprobe finds it in the VM', async () => {
+    const result = await workspace.nx(['run', 'module-acpi-call:test', '--arch=x86_64', '--outputStyle=stream'], { env });
+    expect(result.all).toMatch(/module image .*extra\/acpi_call, depmod run/);
+    expect(result.all).toMatch(/modprobed acpi_call/);
+    const modules = (await execa('tar', ['-tf', path.join(workspace.root, 'dist/modules/acpi-call/x86_64-modules.tar')])).stdout.split('\n');
+    expect(modules).toEqual(expect.arrayContaining(['lib/modules/6.12.118-linuxkit-virt/extra/acpi_call.ko', 'lib/modules/6.12.118-linuxkit-virt/modules.dep']));
+    const bootLog = fs.readFileSync(path.join(workspace.root, 'dist/modules/acpi-call/x86_64-boot.log'), 'utf8');
+    expect(bootLog).toMatch(/KTEST-MODPROBE acpi_call ok/);
   });
 
   it('builds a static perf from the same source as the kernel-perf image, tagged like the kernel, and runs it in the VM', async () => {
