@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { createTempWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
+import { createKernelWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
 
 // Bad input through the real nx CLI: one clear message naming the culprit and the fix, a non-zero
 // exit, and nothing half-written. Uses the shared work dir, so the source is extracted only once.
@@ -10,10 +10,7 @@ describe('bad input to the pipeline', () => {
   let workspace: TempWorkspace;
 
   beforeAll(async () => {
-    workspace = await createTempWorkspace('bad-input');
-    workspace.copyKernel('6.12');
-    workspace.copyKernel('6.12-virt');
-    await workspace.commitAll('kernels');
+    workspace = await createKernelWorkspace('bad-input', ['kernels/6.12', 'kernels/6.12-virt']);
   });
 
   afterAll(() => workspace?.dispose());

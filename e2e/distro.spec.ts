@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { createTempWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
+import { createKernelWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
 
 // Debian's own cloud kernel, downloaded with apt, repackaged into our image layout and booted by
 // the same qemu test as our kernels.
@@ -10,9 +10,7 @@ describe('a repackaged distribution kernel', () => {
   let workspace: TempWorkspace;
 
   beforeAll(async () => {
-    workspace = await createTempWorkspace('distro');
-    workspace.copy('distro/debian-6.1-cloud');
-    await workspace.commitAll('distro');
+    workspace = await createKernelWorkspace('distro', ['distro/debian-6.1-cloud']);
   });
 
   afterAll(() => workspace?.dispose());

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import execa from 'execa';
-import { createTempWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
+import { createKernelWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
 
 // Faults during a real build: Ctrl-C in the middle of make, and two builds of one project at once.
 const WORK_DIR = process.env.KERNEL_WORK_DIR || path.join(REPO_ROOT, '.kbuild');
@@ -36,10 +36,7 @@ describe('faults during a build', () => {
   const buildDir = path.join(WORK_DIR, 'build/kernel-6.12-virt/x86_64');
 
   beforeAll(async () => {
-    workspace = await createTempWorkspace('faults');
-    workspace.copyKernel('6.12');
-    workspace.copyKernel('6.12-virt');
-    await workspace.commitAll('kernels');
+    workspace = await createKernelWorkspace('faults', ['kernels/6.12', 'kernels/6.12-virt']);
   });
 
   afterAll(() => workspace?.dispose());
@@ -64,10 +61,7 @@ describe('faults during a build', () => {
   });
 
   it('makes a second build of the same project wait for the first instead of sharing its tree', async () => {
-    const other = await createTempWorkspace('faults-other');
-    other.copyKernel('6.12');
-    other.copyKernel('6.12-virt');
-    await other.commitAll('kernels');
+    const other = await createKernelWorkspace('faults-other', ['kernels/6.12', 'kernels/6.12-virt']);
     try {
       const first = startNx(workspace, ['run', 'kernel-6.12-virt:compile', '--arch=x86_64', '--skip-nx-cache']);
       await waitForOutput(first, /compiling kernel-6\.12-virt for x86_64/, 15 * 60 * 1000);

@@ -3,17 +3,14 @@ import * as http from 'http';
 import * as path from 'path';
 import { AddressInfo } from 'net';
 import * as openpgp from 'openpgp';
-import { createTempWorkspace, TempWorkspace } from './support/temp-workspace';
+import { createKernelWorkspace, createTempWorkspace, TempWorkspace } from './support/temp-workspace';
 
 // The plugin's generators through `nx g` in a temp workspace.
 describe('nx g variant', () => {
   let workspace: TempWorkspace;
 
   beforeAll(async () => {
-    workspace = await createTempWorkspace('gen-variant');
-    workspace.copyKernel('6.1');
-    workspace.copyKernel('6.12');
-    await workspace.commitAll('kernels');
+    workspace = await createKernelWorkspace('gen-variant', ['kernels/6.1', 'kernels/6.12']);
   });
 
   afterAll(() => workspace?.dispose());

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import execa from 'execa';
-import { createTempWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
+import { createKernelWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
 
 // The maintainer targets through the real nx CLI: sync-config, lint-patches and rebase-patches.
 const env = { KERNEL_WORK_DIR: process.env.KERNEL_WORK_DIR || path.join(REPO_ROOT, '.kbuild') };
@@ -11,10 +11,7 @@ describe('maintainer targets', () => {
   let workspace: TempWorkspace;
 
   beforeAll(async () => {
-    workspace = await createTempWorkspace('maintainer');
-    workspace.copyKernel('6.12');
-    workspace.copyKernel('6.12-virt');
-    await workspace.commitAll('kernels');
+    workspace = await createKernelWorkspace('maintainer', ['kernels/6.12', 'kernels/6.12-virt']);
   });
 
   afterAll(() => workspace?.dispose());
@@ -88,10 +85,7 @@ describe('menuconfig through the kconfig CLI', () => {
   let workspace: TempWorkspace;
 
   beforeAll(async () => {
-    workspace = await createTempWorkspace('menuconfig');
-    workspace.copyKernel('6.12');
-    workspace.copyKernel('6.12-virt');
-    await workspace.commitAll('kernels');
+    workspace = await createKernelWorkspace('menuconfig', ['kernels/6.12', 'kernels/6.12-virt']);
   });
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import execa from 'execa';
-import { createTempWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
+import { createKernelWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
 
 // The whole pipeline on real Debian kernel sources: fetch, patch, configure, compile, package and a
 // qemu boot, for x86_64 and (cross-compiled) aarch64. The store, extraction and build dirs live in
@@ -13,11 +13,7 @@ describe('kernel-6.12-virt, built and booted from the Debian source', () => {
   let workspace: TempWorkspace;
 
   beforeAll(async () => {
-    workspace = await createTempWorkspace('pipeline');
-    for (const dir of ['6.1', '6.12', '6.12-virt']) workspace.copyKernel(dir);
-    workspace.copy('modules/hello-world');
-    workspace.copy('modules/acpi-call');
-    await workspace.commitAll('kernels');
+    workspace = await createKernelWorkspace('pipeline', ['kernels/6.1', 'kernels/6.12', 'kernels/6.12-virt', 'modules/hello-world', 'modules/acpi-call']);
   });
 
   afterAll(() => workspace?.dispose());

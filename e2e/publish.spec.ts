@@ -3,18 +3,12 @@ import * as os from 'os';
 import * as path from 'path';
 import execa from 'execa';
 import { startTestRegistry, TestRegistry } from '../libs/registry/src/test-support/registry-server';
-import { createTempWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
+import { createKernelWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
 
 // Publishing through the real nx CLI to a real CNCF distribution registry on loopback.
 const sharedWorkDir = process.env.KERNEL_WORK_DIR || path.join(REPO_ROOT, '.kbuild');
 
-async function kernelWorkspace(name: string): Promise<TempWorkspace> {
-  const workspace = await createTempWorkspace(name);
-  workspace.copyKernel('6.12');
-  workspace.copyKernel('6.12-virt');
-  await workspace.commitAll('kernels');
-  return workspace;
-}
+const kernelWorkspace = (name: string) => createKernelWorkspace(name, ['kernels/6.12', 'kernels/6.12-virt']);
 
 async function inspectRaw(registry: TestRegistry, reference: string): Promise<{ mediaType: string; manifests?: { digest: string; platform: { architecture: string } }[] }> {
   const { stdout } = await execa('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${registry.url}/${reference}`]);

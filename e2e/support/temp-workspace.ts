@@ -76,3 +76,11 @@ export async function createTempWorkspace(name: string): Promise<TempWorkspace> 
   };
   return workspace;
 }
+
+/** A committed temp workspace holding the given paths of this repository (kernels/6.12, modules/…). */
+export async function createKernelWorkspace(name: string, paths: string[]): Promise<TempWorkspace> {
+  const workspace = await createTempWorkspace(name);
+  for (const relative of paths) workspace.copy(relative);
+  await workspace.commitAll('kernels');
+  return workspace;
+}

@@ -1,6 +1,4 @@
-import * as fs from 'fs';
-import * as path from 'path';
-import { assertSafeDirName } from './kernel-spec';
+import { findProjectFiles } from './kernel-spec';
 import { parseValidatedYaml } from './validated-yaml';
 import schema from './distro-yaml.schema.json';
 
@@ -26,26 +24,16 @@ interface DistroYaml {
 
 /** Reads distro/<dir>/distro.yaml for every directory that has one. */
 export function loadDistroProjects(workspaceRoot: string): DistroProject[] {
-  const distroDir = path.join(workspaceRoot, DISTRO_DIR);
-  if (!fs.existsSync(distroDir)) return [];
-  return fs
-    .readdirSync(distroDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(distroDir, entry.name, 'distro.yaml')))
-    .map((entry) => entry.name)
-    .sort()
-    .map((dir) => {
-      assertSafeDirName(DISTRO_DIR, dir);
-      const root = `${DISTRO_DIR}/${dir}`;
-      const file = `${root}/distro.yaml`;
-      const yaml = parseValidatedYaml<DistroYaml>(fs.readFileSync(path.join(workspaceRoot, file), 'utf8'), file, schema);
-      return {
-        name: `distro-${dir}`,
-        dir,
-        root,
-        file,
-        arch: yaml.arch,
-        packages: yaml.packages,
-        test: { modules: yaml.test?.modules ?? [], timeoutSeconds: yaml.test?.timeoutSeconds ?? 300 },
-      };
-    });
+  return findProjectFiles(workspaceRoot, DISTRO_DIR, 'distro.yaml').map(({ dir, root, file, text }) => {
+    const yaml = parseValidatedYaml<DistroYaml>(text, file, schema);
+    return {
+      name: `distro-${dir}`,
+      dir,
+      root,
+      file,
+      arch: yaml.arch,
+      packages: yaml.packages,
+      test: { modules: yaml.test?.modules ?? [], timeoutSeconds: yaml.test?.timeoutSeconds ?? 300 },
+    };
+  });
 }

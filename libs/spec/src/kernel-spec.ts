@@ -212,21 +212,26 @@ export function assertSafeDirName(parent: string, dir: string): void {
   }
 }
 
-/** Reads kernels/<dir>/kernel.yaml for every directory that has one. */
-export function loadKernelProjects(workspaceRoot: string): KernelProject[] {
-  const kernelsDir = path.join(workspaceRoot, KERNELS_DIR);
-  if (!fs.existsSync(kernelsDir)) return [];
-  const files = fs
-    .readdirSync(kernelsDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && !SHARED_DIRS.includes(entry.name))
+/** parent/<dir>/<fileName> for every directory that has one, sorted, with safe names: the project files of one kind. */
+export function findProjectFiles(workspaceRoot: string, parent: string, fileName: string, skip: readonly string[] = []): { dir: string; root: string; file: string; text: string }[] {
+  const parentDir = path.join(workspaceRoot, parent);
+  if (!fs.existsSync(parentDir)) return [];
+  return fs
+    .readdirSync(parentDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && !skip.includes(entry.name) && fs.existsSync(path.join(parentDir, entry.name, fileName)))
     .map((entry) => entry.name)
-    .filter((dir) => fs.existsSync(path.join(kernelsDir, dir, 'kernel.yaml')))
     .sort()
     .map((dir) => {
-      assertSafeDirName(KERNELS_DIR, dir);
-      const file = `${KERNELS_DIR}/${dir}/kernel.yaml`;
-      return { dir, file, yaml: parseKernelYaml(fs.readFileSync(path.join(workspaceRoot, file), 'utf8'), file) };
+      assertSafeDirName(parent, dir);
+      const root = `${parent}/${dir}`;
+      const file = `${root}/${fileName}`;
+      return { dir, root, file, text: fs.readFileSync(path.join(workspaceRoot, file), 'utf8') };
     });
+}
+
+/** Reads kernels/<dir>/kernel.yaml for every directory that has one. */
+export function loadKernelProjects(workspaceRoot: string): KernelProject[] {
+  const files = findProjectFiles(workspaceRoot, KERNELS_DIR, 'kernel.yaml', SHARED_DIRS).map(({ dir, file, text }) => ({ dir, file, yaml: parseKernelYaml(text, file) }));
   return resolveKernelProjects(files, (file) => fs.existsSync(path.join(workspaceRoot, file)));
 }
 
