@@ -99,6 +99,18 @@ describe('kernel-6.12-virt, built and booted from the Debian source', () => {
     expect(fs.statSync(bzImage).mtimeMs).toBe(before);
   });
 
+  it('builds and boots an EXTRA flavour of the series: its own tag, localversion and fragment', async () => {
+    workspace.write('kernels/6.12-virt-foo/kernel.yaml', 'extends: 6.12-virt\nfragments: [config-foo]\ntest:\n  modules: [virtio_blk]\n');
+    workspace.write('kernels/6.12-virt-foo/config-foo', '# crc_itu_t built in rather than a module\nCONFIG_CRC_ITU_T=y\n');
+    await workspace.commitAll('a flavour');
+    const result = await workspace.nx(['run', 'kernel-6.12-virt-foo:test', '--arch=x86_64', '--outputStyle=stream'], { env });
+    expect(result.all).toMatch(/booted 6\.12\.118-linuxkit-virt-foo on x86_64/);
+    const image = JSON.parse(fs.readFileSync(path.join(workspace.root, 'dist/kernels/6.12-virt-foo/x86_64/image.json'), 'utf8'));
+    expect(image.tags[0]).toBe('6.12.118-virt-foo');
+    expect(image.tags[1]).toMatch(/^6\.12\.118-virt-foo-[0-9a-f]{12}$/);
+    expect(fs.readFileSync(path.join(workspace.root, 'dist/kernels/6.12-virt-foo/x86_64/config'), 'utf8')).toContain('CONFIG_CRC_ITU_T=y');
+  });
+
   it('configures every shipped series for every arch as a fixed point', async () => {
     const result = await workspace.nx(
       ['run-many', '-t', 'configure', '-p', 'kernel-6.1,kernel-6.12', '--arch=x86_64', '--outputStyle=stream', '--parallel=1'],
