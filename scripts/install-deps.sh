@@ -29,6 +29,17 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   need_update=1
 fi
 
+# kernel-6.1-rt takes Debian's RT patch set from the linux source package (apt-get source): enable
+# deb-src next to the deb lines when the system's sources do not have them yet.
+if ! grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  for sources in /etc/apt/sources.list.d/debian.sources; do
+    [ -f "$sources" ] && sed 's/^Types: deb$/Types: deb-src/' "$sources" > /etc/apt/sources.list.d/linuxkit-kernels-deb-src.sources && need_update=1
+  done
+  if [ -f /etc/apt/sources.list ] && grep -q '^deb ' /etc/apt/sources.list; then
+    sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > /etc/apt/sources.list.d/linuxkit-kernels-deb-src.list && need_update=1
+  fi
+fi
+
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
