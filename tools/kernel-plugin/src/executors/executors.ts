@@ -2,7 +2,6 @@ import { ExecutorContext } from '@nx/devkit';
 import {
   bootTestStep,
   compileStep,
-  ConfigEditor,
   configureStep,
   distroBuildStep,
   distroTestStep,
@@ -38,8 +37,8 @@ export const compileExecutor: Executor<PublishOptions & { jobs?: number; ccache?
 export const packageExecutor: Executor<object> = (options, context) => runStep(options, context, packageStep);
 export const testExecutor: Executor<{ timeoutSeconds?: number }> = (options, context) =>
   runStep(options, context, (step) => bootTestStep({ ...step, timeoutSeconds: options.timeoutSeconds }));
-export const syncConfigExecutor: Executor<{ editor?: ConfigEditor }> = (options, context) =>
-  runStep(options, context, (step) => syncConfigStep({ ...step, editor: options.editor ?? 'olddefconfig' }));
+// Only olddefconfig under Nx: the interactive editors need the terminal (npm run kconfig -- menuconfig <project>).
+export const syncConfigExecutor: Executor<object> = (options, context) => runStep(options, context, (step) => syncConfigStep({ ...step, editor: 'olddefconfig' }));
 export const kmodExecutor: Executor<object> = (options, context) => runStep(options, context, moduleBuildStep);
 export const kmodTestExecutor: Executor<object> = (options, context) => runStep(options, context, moduleTestStep);
 export const lintPatchesExecutor: Executor<object> = (options, context) => runStep(options, context, lintPatchesStep);

@@ -185,16 +185,15 @@ export function kernelTargets(project: KernelProject, options: Required<KernelPl
 /** Config maintenance targets, only where the project owns its full configs. */
 function configEditTargets(project: KernelProject, options: Required<KernelPluginOptions>): Record<string, TargetConfiguration> {
   if (project.configRoot !== project.root) return {};
-  const edit = (editor: string, description: string): TargetConfiguration => ({
-    executor: `${EXECUTOR}:sync-config`,
-    cache: false,
-    dependsOn: forward('patch'),
-    options: { arch: options.defaultArch, editor },
-    metadata: { description, technologies: TECHNOLOGIES },
-  });
   // menuconfig/nconfig/oldconfig need the terminal, which Nx keeps for itself: `npm run kconfig -- menuconfig <project>`.
   return {
-    'sync-config': edit('olddefconfig', `Refresh ${project.root}/config-<arch> with olddefconfig (after a version bump) and print what changed`),
+    'sync-config': {
+      executor: `${EXECUTOR}:sync-config`,
+      cache: false,
+      dependsOn: forward('patch'),
+      options: { arch: options.defaultArch },
+      metadata: { description: `Refresh ${project.root}/config-<arch> with olddefconfig (after a version bump) and print what changed`, technologies: TECHNOLOGIES },
+    },
   };
 }
 
