@@ -1,7 +1,7 @@
-import { promises as fs } from 'fs';
 import execa from 'execa';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { RPM_LEAD_MAGIC, readRpmIdentity } from './rpm-header';
+import { readFilePrefix } from './file-prefix';
 
 export type PackageFormat = 'deb' | 'rpm';
 
@@ -30,19 +30,6 @@ export function parseControlFields(text: string): Record<string, string> {
   return fields;
 }
 
-async function readHead(file: string): Promise<Buffer> {
-  const handle = await fs.open(file, 'r').catch((error: NodeJS.ErrnoException) => {
-    throw new KernelBuildError(`cannot read package ${file} (${error.code ?? error.message})`, 'pass the paths of downloaded .deb or .rpm files');
-  });
-  try {
-    const buffer = Buffer.alloc(DEB_MAGIC.length);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 async function identifyDeb(file: string): Promise<PackageIdentity> {
   const result = await execa('dpkg-deb', ['--field', file, 'Package', 'Version', 'Architecture'], { reject: false });
   const fields = parseControlFields(result.stdout);
@@ -62,7 +49,11 @@ async function identifyRpm(file: string): Promise<PackageIdentity> {
 
 /** Name, version and arch of a .deb or .rpm, read from the file itself; anything else is refused. */
 export async function identifyPackage(file: string): Promise<PackageIdentity> {
-  const format = packageFormatOf(await readHead(file));
+  const format = packageFormatOf(
+    await readFilePrefix(file, DEB_MAGIC.length).catch((error: NodeJS.ErrnoException) => {
+      throw new KernelBuildError(`cannot read package ${file} (${error.code ?? error.message})`, 'pass the paths of downloaded .deb or .rpm files');
+    }),
+  );
   if (format === 'deb') return identifyDeb(file);
   if (format === 'rpm') return identifyRpm(file);
   throw new KernelBuildError(

@@ -13,6 +13,7 @@ import { PackageRootRules } from './package-root-rules';
 import { DistroArch, RepackagePlan, checkPackageSet, describePackage, planRepackage, surveyPackage } from './repackage-plan';
 import { assembleUapiHeaders } from './uapi-headers';
 import { isProcessAlive } from '@linuxkit-kernels/scratch';
+import { readFilePrefix } from './file-prefix';
 
 export interface RepackageDistroKernelOptions {
   /** .deb or .rpm files of one kernel: image, modules, headers (Debian: also -common and linux-kbuild), optionally UAPI headers. */
@@ -47,21 +48,10 @@ async function firstFile(root: string, candidates: string[]): Promise<string | u
   return undefined;
 }
 
-async function readHead(file: string, length: number): Promise<Buffer> {
-  const handle = await fs.open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 /** kernel, System.map and config, taken before the modules tree moves (Fedora keeps them in it). */
 async function copyBootFiles(root: string, plan: RepackagePlan, arch: DistroArch, artifacts: string, log: (line: string) => void): Promise<void> {
   const { release } = plan;
-  const format = kernelImageFormat(await readHead(path.join(root, plan.kernelImage), KERNEL_IMAGE_HEAD_SIZE));
+  const format = kernelImageFormat(await readFilePrefix(path.join(root, plan.kernelImage), KERNEL_IMAGE_HEAD_SIZE));
   if (!format || !BOOTABLE_FORMATS[arch].includes(format)) {
     const what = format ? `${/^[AEIOU]/i.test(format) ? 'an' : 'a'} ${format}` : 'not a kernel image we know';
     throw new KernelBuildError(
@@ -85,7 +75,7 @@ async function copyBootFiles(root: string, plan: RepackagePlan, arch: DistroArch
     await fs.copyFile(path.join(root, found), path.join(artifacts, artifact));
     await fs.chmod(path.join(artifacts, artifact), 0o644);
   }
-  if (PLACEHOLDER_SYSTEM_MAP.test((await readHead(path.join(artifacts, ARTIFACT_FILES.systemMap), 128)).toString('latin1'))) {
+  if (PLACEHOLDER_SYSTEM_MAP.test((await readFilePrefix(path.join(artifacts, ARTIFACT_FILES.systemMap), 128)).toString('latin1'))) {
     log(`note: System.map is ${describePackage(plan.image)}'s placeholder; pass its -dbg package (${plan.image.name}-dbg) for the real one`);
   }
 }

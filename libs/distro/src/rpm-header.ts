@@ -1,4 +1,4 @@
-import { promises as fs } from 'fs';
+import { readFilePrefix } from './file-prefix';
 
 export const RPM_LEAD_MAGIC = Buffer.from([0xed, 0xab, 0xee, 0xdb]);
 const HEADER_MAGIC = Buffer.from([0x8e, 0xad, 0xe8, 0x01]);
@@ -63,24 +63,13 @@ export function parseRpmIdentity(bytes: Buffer): RpmIdentity {
   return { name, version: `${epoch && epoch !== '0' ? `${epoch}:` : ''}${version}-${release}`, arch };
 }
 
-async function readPrefix(file: string, length: number): Promise<Buffer> {
-  const handle = await fs.open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Reads only as much of the file as the headers take (a kernel-modules header lists thousands of files). */
 export async function readRpmIdentity(file: string): Promise<RpmIdentity> {
-  let bytes = await readPrefix(file, LEAD_SIZE + HEADER_INTRO_SIZE);
+  let bytes = await readFilePrefix(file, LEAD_SIZE + HEADER_INTRO_SIZE);
   const offset = mainHeaderOffset(bytes);
   if (offset === undefined) throw new Error('the rpm header is truncated');
-  bytes = await readPrefix(file, offset + HEADER_INTRO_SIZE);
+  bytes = await readFilePrefix(file, offset + HEADER_INTRO_SIZE);
   const end = rpmHeaderEnd(bytes, offset);
   if (end === undefined) throw new Error('the rpm header is truncated');
-  return parseRpmIdentity(await readPrefix(file, end));
+  return parseRpmIdentity(await readFilePrefix(file, end));
 }
