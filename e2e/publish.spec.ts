@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import execa from 'execa';
+import * as net from 'net';
 import { startTestRegistry, TestRegistry } from '../libs/registry/src/test-support/registry-server';
+import { createTestCertificates, TestCertificates } from '../libs/registry/src/test-support/test-certificates';
 import { createKernelWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
 
 // Publishing through the real nx CLI to a real CNCF distribution registry on loopback.
@@ -166,5 +168,82 @@ describe('the CI fan-out: per-arch pushes joined by push-index', () => {
     expect(joined.all).toMatch(/list amd64, arm64/);
     const index = await inspectRaw(registry, `linuxkit/kernel:${image.tags[0]}`);
     expect(index.manifests?.map((entry) => entry.platform.architecture)).toEqual(['amd64', 'arm64']);
+  });
+});
+
+describe('push to a registry over TLS', () => {
+  let registry: TestRegistry;
+  let certificates: TestCertificates;
+  let workspace: TempWorkspace;
+  const https = () => `https://${registry.url}`;
+  const repositoriesIn = (storageDir: string) => {
+    const dir = path.join(storageDir, 'docker/registry/v2/repositories');
+    return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  };
+
+  beforeAll(async () => {
+    certificates = await createTestCertificates();
+    registry = await startTestRegistry({ tls: { certificate: certificates.certificate, key: certificates.key } });
+    workspace = await kernelWorkspace('publish-tls');
+  });
+
+  afterAll(async () => {
+    workspace?.dispose();
+    await registry?.stop();
+    if (certificates) fs.rmSync(certificates.dir, { recursive: true, force: true });
+  });
+
+  it('verifies the certificate by default: one signed by an unknown CA is refused at once, naming the fix, and nothing is pushed', async () => {
+    const result = await workspace.nx(['run', 'kernel-6.12-virt:push', '--arch=x86_64', '--outputStyle=stream'], {
+      env: { KERNEL_WORK_DIR: sharedWorkDir, KERNEL_REGISTRY: https() },
+      reject: false,
+    });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toContain(`TLS to registry ${registry.url} (${registry.url}) failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE`);
+    expect(result.all).toContain('NODE_EXTRA_CA_CERTS');
+    // A certificate problem is not retried: the message comes once, not after a round of backoff.
+    expect(result.all).not.toMatch(/retry \d+ of/);
+    expect(repositoriesIn(registry.storageDir)).toEqual([]);
+  });
+
+  it('pushes once the CA is trusted', async () => {
+    const result = await workspace.nx(['run', 'kernel-6.12-virt:push', '--arch=x86_64', '--outputStyle=stream'], {
+      env: { KERNEL_WORK_DIR: sharedWorkDir, KERNEL_REGISTRY: https(), NODE_EXTRA_CA_CERTS: certificates.caFile },
+    });
+    expect(result.all).toMatch(/pushed .*linuxkit\/kernel:.* for x86_64/);
+    expect(repositoriesIn(registry.storageDir)).toEqual(['linuxkit']);
+    const { stdout } = await execa('skopeo', ['inspect', '--raw', `--cert-dir=${certificates.trustDir}`, `docker://${registry.url}/linuxkit/kernel:${record(workspace)}`]);
+    expect(JSON.parse(stdout).mediaType).toBe('application/vnd.oci.image.index.v1+json');
+  });
+
+  const record = (ws: TempWorkspace) => JSON.parse(fs.readFileSync(path.join(ws.root, 'dist/kernels/6.12-virt/x86_64/image.json'), 'utf8')).tags[0];
+});
+
+describe('push to a registry that is not there', () => {
+  let workspace: TempWorkspace;
+
+  beforeAll(async () => {
+    workspace = await kernelWorkspace('publish-unreachable');
+  });
+
+  afterAll(() => workspace?.dispose());
+
+  it('retries a bounded number of times, then names the registry and what failed', async () => {
+    // A port that was just free and has nothing listening on it.
+    const port = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = server.address() as net.AddressInfo;
+        server.close(() => resolve(free));
+      });
+    });
+    const result = await workspace.nx(['run', 'kernel-6.12-virt:push', '--arch=x86_64', '--outputStyle=stream'], {
+      env: { KERNEL_WORK_DIR: sharedWorkDir, KERNEL_REGISTRY: `127.0.0.1:${port}` },
+      reject: false,
+    });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toMatch(new RegExp(`failed after \\d+ attempts: connection to registry 127\\.0\\.0\\.1:${port} failed: ECONNREFUSED`));
+    expect(result.all).toContain(`check that 127.0.0.1:${port} is up and reachable from here`);
+    // The built image is still there and valid for the next push.
+    expect(fs.existsSync(path.join(workspace.root, 'dist/kernels/6.12-virt/x86_64/oci/index.json'))).toBe(true);
   });
 });

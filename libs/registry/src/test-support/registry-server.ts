@@ -4,10 +4,11 @@ import { promises as fs } from 'fs';
 import net from 'net';
 import os from 'os';
 import path from 'path';
+import tls from 'tls';
 
 /**
  * A real CNCF distribution registry (Debian's docker-registry) on 127.0.0.1 for tests: its own
- * port, storage and config in a temp dir, optionally behind htpasswd Basic auth.
+ * port, storage and config in a temp dir, optionally behind htpasswd Basic auth, optionally over TLS.
  */
 export interface TestRegistry {
   /** `127.0.0.1:PORT`, as a registry name for createRegistryClient and skopeo. */
@@ -20,6 +21,8 @@ export interface TestRegistry {
 
 export interface TestRegistryOptions {
   htpasswd?: { user: string; password: string };
+  /** Serve https with this certificate and key (PEM files) instead of plain http. */
+  tls?: { certificate: string; key: string };
 }
 
 const REGISTRY_BINARY = '/usr/bin/docker-registry';
@@ -39,7 +42,7 @@ async function freeLoopbackPort(): Promise<number> {
   });
 }
 
-function registryConfig(port: number, storageDir: string, htpasswdFile: string | undefined): string {
+function registryConfig(port: number, storageDir: string, htpasswdFile: string | undefined, tlsFiles: TestRegistryOptions['tls']): string {
   // JSON is YAML, and needs no YAML writer.
   return JSON.stringify({
     version: 0.1,
@@ -49,7 +52,7 @@ function registryConfig(port: number, storageDir: string, htpasswdFile: string |
       delete: { enabled: true },
       maintenance: { uploadpurging: { enabled: false } },
     },
-    http: { addr: `127.0.0.1:${port}`, secret: 'test-registry-upload-state-secret' },
+    http: { addr: `127.0.0.1:${port}`, secret: 'test-registry-upload-state-secret', ...(tlsFiles ? { tls: tlsFiles } : {}) },
     ...(htpasswdFile ? { auth: { htpasswd: { realm: 'test-registry', path: htpasswdFile } } } : {}),
   });
 }
@@ -65,17 +68,35 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-async function waitUntilServing(child: ChildProcess, port: number, output: () => string): Promise<void> {
+/** GET /v2/ over plain http, or for a TLS registry a handshake that does not judge the certificate. */
+function answers(port: number, tlsServed: boolean): Promise<boolean> {
+  if (tlsServed) {
+    return new Promise((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, timeout: 1_000 }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+  }
+  return fetch(`http://127.0.0.1:${port}/v2/`, { signal: AbortSignal.timeout(1_000) }).then(
+    async (response) => {
+      await response.body?.cancel();
+      return true;
+    },
+    () => false,
+  );
+}
+
+async function waitUntilServing(child: ChildProcess, port: number, tlsServed: boolean, output: () => string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${output()}`);
-    const answered = await fetch(`http://127.0.0.1:${port}/v2/`, { signal: AbortSignal.timeout(1_000) }).then(
-      async (response) => {
-        await response.body?.cancel();
-        return true;
-      },
-      () => false,
-    );
+    const answered = await answers(port, tlsServed);
     if (answered) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -107,7 +128,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt += 1) {
     const port = await freeLoopbackPort();
     const configFile = path.join(dir, 'config.yml');
-    await fs.writeFile(configFile, registryConfig(port, storageDir, htpasswdFile));
+    await fs.writeFile(configFile, registryConfig(port, storageDir, htpasswdFile, options.tls));
     const child = spawn(REGISTRY_BINARY, ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keepTail = (chunk: Buffer) => {
@@ -116,7 +137,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     child.stdout?.on('data', keepTail);
     child.stderr?.on('data', keepTail);
     try {
-      await waitUntilServing(child, port, () => output);
+      await waitUntilServing(child, port, options.tls !== undefined, () => output);
     } catch (error) {
       lastError = error;
       await stopProcess(child);
