@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import execa from 'execa';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
-import { writeReproducibleTar } from '@linuxkit-kernels/oci';
+import { replaceDirectoryAtomically, writeReproducibleTar } from '@linuxkit-kernels/oci';
 import { kernelArchProfile } from './arch';
 import { BuildIdentity, runMake } from './make';
 import { Toolchain } from './toolchain';
@@ -128,24 +128,20 @@ export async function collectKernelArtifacts(request: CollectRequest): Promise<B
   await copyTree(request.srcDir, await devSourceFiles(request.srcDir, profile.karch), devTree);
   await copyTree(request.buildDir, devBuildFiles(request.buildDir, profile.karch), devTree);
 
-  const tmpOut = `${request.outDir}.tmp-${process.pid}`;
-  fs.rmSync(tmpOut, { recursive: true, force: true });
-  fs.mkdirSync(tmpOut, { recursive: true });
-  const tar = (cwd: string, paths: string[], file: string) => writeReproducibleTar({ cwd, paths, outFile: path.join(tmpOut, file), mtime: request.mtime });
-  await tar(modulesRoot, fs.readdirSync(modulesRoot).sort(), ARTIFACT_FILES.modules);
-  await tar(headersRoot, ['usr'], ARTIFACT_FILES.headers);
-  await tar(devRoot, ['usr'], ARTIFACT_FILES.dev);
-  fs.copyFileSync(path.join(request.buildDir, profile.bootImage), path.join(tmpOut, ARTIFACT_FILES.kernel));
-  fs.copyFileSync(path.join(request.buildDir, 'System.map'), path.join(tmpOut, ARTIFACT_FILES.systemMap));
-  fs.copyFileSync(path.join(request.buildDir, '.config'), path.join(tmpOut, ARTIFACT_FILES.config));
-  if (request.debug) fs.copyFileSync(path.join(request.buildDir, 'vmlinux'), path.join(tmpOut, ARTIFACT_FILES.vmlinux));
-  const metadata: BuildMetadata = { release, arch: request.toolchain.arch, builder: request.builder, mtime: request.mtime };
-  fs.writeFileSync(path.join(tmpOut, ARTIFACT_FILES.metadata), `${JSON.stringify(metadata, null, 2)}\n`);
-
-  // Swap in whole: an interrupted run leaves the previous artifacts or none, never a mix.
-  fs.rmSync(request.outDir, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(request.outDir), { recursive: true });
-  fs.renameSync(tmpOut, request.outDir);
+  // Built aside and swapped in whole: an interrupted run leaves the previous artifacts or none, never a mix.
+  const metadata = await replaceDirectoryAtomically(request.outDir, async (tmpOut) => {
+    const tar = (cwd: string, paths: string[], file: string) => writeReproducibleTar({ cwd, paths, outFile: path.join(tmpOut, file), mtime: request.mtime });
+    await tar(modulesRoot, fs.readdirSync(modulesRoot).sort(), ARTIFACT_FILES.modules);
+    await tar(headersRoot, ['usr'], ARTIFACT_FILES.headers);
+    await tar(devRoot, ['usr'], ARTIFACT_FILES.dev);
+    fs.copyFileSync(path.join(request.buildDir, profile.bootImage), path.join(tmpOut, ARTIFACT_FILES.kernel));
+    fs.copyFileSync(path.join(request.buildDir, 'System.map'), path.join(tmpOut, ARTIFACT_FILES.systemMap));
+    fs.copyFileSync(path.join(request.buildDir, '.config'), path.join(tmpOut, ARTIFACT_FILES.config));
+    if (request.debug) fs.copyFileSync(path.join(request.buildDir, 'vmlinux'), path.join(tmpOut, ARTIFACT_FILES.vmlinux));
+    const built: BuildMetadata = { release, arch: request.toolchain.arch, builder: request.builder, mtime: request.mtime };
+    fs.writeFileSync(path.join(tmpOut, ARTIFACT_FILES.metadata), `${JSON.stringify(built, null, 2)}\n`);
+    return built;
+  });
   fs.rmSync(request.stageDir, { recursive: true, force: true });
   return metadata;
 }

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import execa from 'execa';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
+import { replaceDirectoryAtomically } from '@linuxkit-kernels/oci';
 import { BuildIdentity, runMake } from './make';
 import { Toolchain } from './toolchain';
 
@@ -64,19 +65,15 @@ export async function buildExternalModules(build: ExternalModuleBuild): Promise<
     }
     throw error;
   }
-  const tmpOut = `${build.outDir}.tmp-${process.pid}`;
-  fs.rmSync(tmpOut, { recursive: true, force: true });
-  fs.mkdirSync(tmpOut, { recursive: true });
-  const built: string[] = [];
-  for (const name of build.expected) {
-    const ko = path.join(build.moduleDir, `${name}.ko`);
-    if (!fs.existsSync(ko)) throw new KernelBuildError(`make did not produce ${name}.ko in ${build.moduleDir}`, 'check obj-m in the Kbuild file and the modules list in module.yaml');
-    await assertModuleMatchesRelease(ko, build.release);
-    fs.copyFileSync(ko, path.join(tmpOut, `${name}.ko`));
-    built.push(`${name}.ko`);
-  }
-  fs.rmSync(build.outDir, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(build.outDir), { recursive: true });
-  fs.renameSync(tmpOut, build.outDir);
-  return built;
+  return replaceDirectoryAtomically(build.outDir, async (tmpOut) => {
+    const built: string[] = [];
+    for (const name of build.expected) {
+      const ko = path.join(build.moduleDir, `${name}.ko`);
+      if (!fs.existsSync(ko)) throw new KernelBuildError(`make did not produce ${name}.ko in ${build.moduleDir}`, 'check obj-m in the Kbuild file and the modules list in module.yaml');
+      await assertModuleMatchesRelease(ko, build.release);
+      fs.copyFileSync(ko, path.join(tmpOut, `${name}.ko`));
+      built.push(`${name}.ko`);
+    }
+    return built;
+  });
 }

@@ -33,6 +33,19 @@ describe('writeFileViaTempSibling', () => {
     expect(await fs.readFile(target, 'utf8')).toBe('old');
     expect(await fs.readdir(dir)).toEqual(['out']);
   });
+
+  it('turns a full disk into a message naming the device, the free space and the fix', async () => {
+    const target = path.join(dir, 'out');
+    await fs.writeFile(target, 'old');
+    // /dev/full answers every write with ENOSPC, as a full disk does.
+    const failure = writeFileViaTempSibling(target, async (temp) => {
+      await fs.writeFile(temp, 'half');
+      await fs.writeFile('/dev/full', 'more');
+    });
+    await expect(failure).rejects.toThrow(new RegExp(`^no space left on the device holding ${dir} while writing ${target} \\(\\d+ MiB free after removing the partial output\\)$`));
+    await expect(failure).rejects.toMatchObject({ fix: expect.stringMatching(/^free space there \(df -h .*\) .*then run again: nothing half-written was kept$/) });
+    expect(await fs.readdir(dir)).toEqual(['out']);
+  });
 });
 
 describe('replaceDirectoryAtomically', () => {
@@ -73,6 +86,19 @@ describe('replaceDirectoryAtomically', () => {
     ).rejects.toThrow('interrupted');
     expect(await fs.readdir(target)).toEqual(['old-only']);
     expect(await fs.readdir(dir)).toEqual(['layout']);
+  });
+
+  it('removes the staging dir and names the full device when the build runs out of space', async () => {
+    const target = path.join(dir, 'layout');
+    await fs.mkdir(target);
+    await fs.writeFile(path.join(target, 'index.json'), 'old');
+    const failure = replaceDirectoryAtomically(target, async (staging) => {
+      await fs.writeFile(path.join(staging, 'blob'), 'half');
+      await fs.writeFile('/dev/full', 'more');
+    });
+    await expect(failure).rejects.toThrow(/^no space left on the device holding .* while writing .*layout/);
+    expect(await fs.readdir(dir)).toEqual(['layout']);
+    expect(await fs.readFile(path.join(target, 'index.json'), 'utf8')).toBe('old');
   });
 
   it('removes what killed runs left behind, but not what a live run is writing', async () => {

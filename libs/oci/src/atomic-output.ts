@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import path from 'path';
 import lockfile from 'proper-lockfile';
+import { isOutOfSpace, outOfSpaceError } from '@linuxkit-kernels/errors';
 import { isProcessAlive } from '@linuxkit-kernels/scratch';
 
 /**
@@ -42,6 +43,7 @@ export async function writeFileViaTempSibling<T>(outFile: string, produce: (temp
     return result;
   } catch (error) {
     await fs.rm(tempFile, { force: true });
+    if (isOutOfSpace(error)) throw outOfSpaceError(error, path.dirname(target), target);
     throw error;
   }
 }
@@ -63,6 +65,7 @@ export async function replaceDirectoryAtomically<T>(targetDir: string, build: (s
     result = await build(stagingDir);
   } catch (error) {
     await fs.rm(stagingDir, { recursive: true, force: true });
+    if (isOutOfSpace(error)) throw outOfSpaceError(error, parent, target);
     throw error;
   }
 

@@ -12,4 +12,4 @@ export type { ImageFile } from './layer-tar';
 export { canonicalJson } from './canonical-json';
 export { sha256Digest, isSha256Digest, blobPath } from './digest';
 export type { Sha256Digest } from './digest';
-export { replaceDirectoryAtomically } from './atomic-output';
+export { replaceDirectoryAtomically, writeFileViaTempSibling } from './atomic-output';

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { computeInputHash, imageTags, KernelProject } from '@linuxkit-kernels/spec';
 import { ARTIFACT_FILES, BuildMetadata, kernelArchProfile } from '@linuxkit-kernels/kbuild';
-import { blobPath, extractImageFile, readImageLayout } from '@linuxkit-kernels/oci';
+import { blobPath, extractImageFile, readImageLayout, replaceDirectoryAtomically } from '@linuxkit-kernels/oci';
 import { createRegistryClient, findRemoteImage, pullImageToLayout, pushImageLayout, pushIndex, RegistryClient } from '@linuxkit-kernels/registry';
 import { BUILDIMAGE_LABEL, readImageRecord, resolveStep, StepContext } from './steps';
 import { WorkPaths } from './work-paths';
@@ -115,20 +115,17 @@ export async function fetchArtifactsFromRegistry(
   const layout = await readImageLayout(pulled.layoutDir);
   const config = layout.manifests[0].config as { created?: string; config?: { Labels?: Record<string, string> } };
   const manifest = layout.manifests[0].manifest as { annotations?: Record<string, string> };
-  const tmpOut = `${paths.artifacts}.tmp-${process.pid}`;
-  fs.rmSync(tmpOut, { recursive: true, force: true });
-  fs.mkdirSync(tmpOut, { recursive: true });
   const files = [ARTIFACT_FILES.kernel, ARTIFACT_FILES.modules, ARTIFACT_FILES.headers, ARTIFACT_FILES.dev, ARTIFACT_FILES.systemMap, ...(project.debug ? [ARTIFACT_FILES.vmlinux] : [])];
-  for (const file of files) await extractImageFile(pulled.layoutDir, hashed, file, path.join(tmpOut, file));
   const metadata: BuildMetadata = {
     release: manifest.annotations?.[RELEASE_ANNOTATION] ?? '',
     arch,
     builder: config.config?.Labels?.[BUILDIMAGE_LABEL] ?? '',
     mtime: config.created ? Math.floor(Date.parse(config.created) / 1000) : 0,
   };
-  fs.writeFileSync(path.join(tmpOut, ARTIFACT_FILES.metadata), `${JSON.stringify(metadata, null, 2)}\n`);
-  fs.rmSync(paths.artifacts, { recursive: true, force: true });
-  fs.renameSync(tmpOut, paths.artifacts);
+  await replaceDirectoryAtomically(paths.artifacts, async (tmpOut) => {
+    for (const file of files) await extractImageFile(pulled.layoutDir, hashed, file, path.join(tmpOut, file));
+    fs.writeFileSync(path.join(tmpOut, ARTIFACT_FILES.metadata), `${JSON.stringify(metadata, null, 2)}\n`);
+  });
   fs.rmSync(pulled.layoutDir, { recursive: true, force: true });
   context.log(`registry cache: pulled ${target.registry}/${repository}:${hashed} (${pulled.manifestDigest}, ${pulled.downloadedBytes} bytes) instead of compiling`);
   return metadata;

@@ -18,7 +18,7 @@ import {
   readBuildMetadata,
   runMake,
 } from '@linuxkit-kernels/kbuild';
-import { extractImageFile, writeKernelImageLayout } from '@linuxkit-kernels/oci';
+import { extractImageFile, writeFileViaTempSibling, writeKernelImageLayout } from '@linuxkit-kernels/oci';
 import { runBootTest } from '@linuxkit-kernels/testboot';
 import { workPaths, WorkPaths } from './work-paths';
 import { fetchArtifactsFromRegistry, PublishOptions, RELEASE_ANNOTATION } from './publish';
@@ -241,7 +241,6 @@ export async function packageStep(context: StepContext): Promise<ImageRecord> {
   const { hash, dirty } = await computeInputHash(context.workspaceRoot, project);
   const { plain, hashed } = imageTags(project, dirty ? `${hash}-dirty` : hash);
   const builderFile = path.join(paths.artifacts, '.kernel-builder');
-  fs.writeFileSync(builderFile, `${metadata.builder}\n`);
   const file = (name: string) => ({ path: name, source: path.join(paths.artifacts, name) });
   const files = [
     file(ARTIFACT_FILES.kernel),
@@ -252,6 +251,7 @@ export async function packageStep(context: StepContext): Promise<ImageRecord> {
     { path: 'kernel-builder', source: builderFile },
     ...(project.debug ? [file(ARTIFACT_FILES.vmlinux)] : []),
   ];
+  fs.writeFileSync(builderFile, `${metadata.builder}\n`);
   const result = await writeKernelImageLayout({
     layoutDir: paths.layout,
     arch: kernelArchProfile(arch).ociArch,
@@ -260,8 +260,7 @@ export async function packageStep(context: StepContext): Promise<ImageRecord> {
     annotations: { 'org.opencontainers.image.version': plain, [RELEASE_ANNOTATION]: metadata.release },
     tags: [plain, hashed],
     created: metadata.mtime,
-  });
-  fs.rmSync(builderFile, { force: true });
+  }).finally(() => fs.rmSync(builderFile, { force: true }));
   const record: ImageRecord = {
     project: project.name,
     arch,
@@ -272,7 +271,7 @@ export async function packageStep(context: StepContext): Promise<ImageRecord> {
     manifestDigest: result.manifestDigest,
     builder: metadata.builder,
   };
-  fs.writeFileSync(paths.imageRecord, `${JSON.stringify(record, null, 2)}\n`);
+  await writeFileViaTempSibling(paths.imageRecord, (temp) => fs.promises.writeFile(temp, `${JSON.stringify(record, null, 2)}\n`));
   context.log(`image ${paths.layout}: ${record.tags.join(', ')} (${result.manifestDigest})${dirty ? ' — built from uncommitted inputs, never pushed' : ''}`);
   return record;
 }

@@ -1,7 +1,7 @@
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 
 /** The busybox applets /init calls; each gets a /bin symlink at build time. */
-export const INIT_APPLETS = ['sh', 'mount', 'modprobe', 'insmod', 'lsmod', 'uname', 'poweroff', 'echo', 'cat', 'dmesg', 'mkdir', 'ls'] as const;
+export const INIT_APPLETS = ['sh', 'mount', 'modprobe', 'insmod', 'lsmod', 'uname', 'poweroff', 'echo', 'cat', 'dmesg', 'mkdir', 'ls', 'grep'] as const;
 
 /** Marker words /init prints at the start of a console line; the boot parser reads them back. */
 export const MARKER = {

@@ -1,5 +1,6 @@
 import { ExecutorContext, logger } from '@nx/devkit';
-import { isKernelBuildError } from '@linuxkit-kernels/errors';
+import * as path from 'path';
+import { isKernelBuildError, isOutOfSpace, outOfSpaceError } from '@linuxkit-kernels/errors';
 import { StepContext } from '@linuxkit-kernels/pipeline';
 
 export interface StepOptions {
@@ -33,7 +34,10 @@ export async function runStep(
       signal: controller.signal,
     });
     return { success: !controller.signal.aborted };
-  } catch (error) {
+  } catch (caught) {
+    // A full disk the step did not name itself: name the file it was writing.
+    const written = (caught as NodeJS.ErrnoException).path;
+    const error = !isKernelBuildError(caught) && isOutOfSpace(caught) ? outOfSpaceError(caught, written ? path.dirname(written) : context.root, written ?? 'its outputs', false) : caught;
     if (isKernelBuildError(error)) {
       logger.error(`${context.projectName}:${context.targetName}: ${error.describe()}`);
       if (options.verbose && error.stack) logger.error(error.stack);
