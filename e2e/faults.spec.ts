@@ -1,4 +1,6 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import execa from 'execa';
 import { createKernelWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
@@ -25,6 +27,22 @@ async function waitForOutput(child: execa.ExecaChildProcess, pattern: RegExp, ti
     });
   });
 }
+
+/** Sends `signal` to the whole nx process group as soon as `dir` holds an entry starting with `prefix`. */
+async function signalWhenEntryAppears(child: execa.ExecaChildProcess, dir: string, prefix: string, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && child.exitCode === null) {
+    const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+    if (names.some((name) => name.startsWith(prefix))) {
+      process.kill(-(child.pid as number), signal);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`${dir} never held ${prefix}* before the run ended (exit ${child.exitCode})`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function makeProcessesFor(buildDir: string): Promise<string[]> {
   const { stdout } = await execa('pgrep', ['-af', `O=${buildDir}`], { reject: false });
@@ -58,6 +76,88 @@ describe('faults during a build', () => {
     const rerun = await workspace.nx(['run', 'kernel-6.12-virt:compile', '--arch=x86_64', '--outputStyle=stream'], { env: { KERNEL_WORK_DIR: WORK_DIR } });
     expect(rerun.all).toMatch(/kernel 6\.12\.118-linuxkit-virt for x86_64/);
     expect(fs.existsSync(path.join(dist, 'artifacts/kernel.tar'))).toBe(true);
+  });
+
+  it('stops make when nx is SIGKILLed mid-compile (no orphan keeps writing objects), and the rerun recovers', async () => {
+    const child = startNx(workspace, ['run', 'kernel-6.12-virt:compile', '--arch=x86_64', '--skip-nx-cache']);
+    await waitForOutput(child, /compiling kernel-6\.12-virt for x86_64/, 15 * 60 * 1000);
+    await sleep(3000);
+    process.kill(-(child.pid as number), 'SIGKILL');
+    const result = await child;
+    expect(result.signal).toBe('SIGKILL');
+    // Nothing catches SIGKILL: the kernel tells make its parent died, and make stops its jobs.
+    await sleep(8000);
+    expect(await makeProcessesFor(buildDir)).toEqual([]);
+
+    const rerun = await workspace.nx(['run', 'kernel-6.12-virt:compile', '--arch=x86_64', '--skip-nx-cache', '--outputStyle=stream'], { env: { KERNEL_WORK_DIR: WORK_DIR } });
+    expect(rerun.all).toMatch(/kernel 6\.12\.118-linuxkit-virt for x86_64/);
+    const dist = path.join(workspace.root, 'dist/kernels/6.12-virt/x86_64');
+    expect(fs.readdirSync(dist).filter((name) => name.startsWith('.'))).toEqual([]);
+  });
+
+  describe('packaging', () => {
+    const dist = () => path.join(workspace.root, 'dist/kernels/6.12-virt/x86_64');
+    const packageArgs = ['run', 'kernel-6.12-virt:package', '--arch=x86_64', '--excludeTaskDependencies', '--skip-nx-cache'];
+    const packageOnce = (reject = true) => workspace.nx([...packageArgs, '--outputStyle=stream'], { env: { KERNEL_WORK_DIR: WORK_DIR }, reject });
+    const imageRecord = () => JSON.parse(fs.readFileSync(path.join(dist(), 'image.json'), 'utf8'));
+    const hiddenEntries = () => fs.readdirSync(dist()).filter((name) => name.startsWith('.'));
+    const layoutIsValid = async (digest: string) => {
+      const { stdout } = await execa('skopeo', ['inspect', '--raw', `oci:${path.join(dist(), 'oci')}:${imageRecord().tags[0]}`]);
+      expect(`sha256:${createHash('sha256').update(stdout).digest('hex')}`).toBe(digest);
+    };
+    let digest: string;
+
+    beforeAll(async () => {
+      await packageOnce();
+      digest = imageRecord().manifestDigest;
+    });
+
+    it.each<NodeJS.Signals>(['SIGINT', 'SIGKILL'])('keeps the previous image whole when %s hits mid-layout, and the rerun cleans up and writes the same image', async (signal) => {
+      const child = startNx(workspace, packageArgs);
+      await signalWhenEntryAppears(child, dist(), '.oci.partial-', signal, 5 * 60 * 1000);
+      const result = await child;
+      expect(result.exitCode === 0 && result.signal === undefined).toBe(false);
+      await sleep(2000);
+      // What a reader sees now is the previous image, complete (or, after SIGINT, the same image finished).
+      expect(imageRecord().manifestDigest).toBe(digest);
+      await layoutIsValid(digest);
+
+      await packageOnce();
+      expect(hiddenEntries()).toEqual([]);
+      expect(imageRecord().manifestDigest).toBe(digest);
+      await layoutIsValid(digest);
+    });
+
+    it('names the full disk, keeps nothing half-written, and succeeds once there is room', async () => {
+      // dist/kernels/6.12-virt/x86_64 becomes a tmpfs holding what it held, with only 4 MiB to spare.
+      const saved = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-disk-full-'));
+      fs.cpSync(dist(), saved, { recursive: true });
+      const savedKiB = Number((await execa('du', ['-sk', saved])).stdout.split('\t')[0]);
+      const sizeMiB = Math.ceil(savedKiB / 1024) + 4;
+      await execa('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m`, 'tmpfs', dist()]);
+      try {
+        fs.cpSync(saved, dist(), { recursive: true });
+        const before = fs.readFileSync(path.join(dist(), 'image.json'), 'utf8');
+
+        const full = await packageOnce(false);
+        expect(full.exitCode).not.toBe(0);
+        expect(full.all).toContain(`no space left on the device holding ${dist()} while writing ${path.join(dist(), 'oci')} (`);
+        expect(full.all).toMatch(/MiB free after removing the partial output\)/);
+        expect(full.all).toMatch(/fix: free space there \(df -h .*\).*then run again: nothing half-written was kept/);
+        expect(hiddenEntries()).toEqual([]);
+        expect(fs.readFileSync(path.join(dist(), 'image.json'), 'utf8')).toBe(before);
+        await layoutIsValid(digest);
+
+        await execa('mount', ['-o', `remount,size=${sizeMiB + 64}m`, dist()]);
+        await packageOnce();
+        expect(hiddenEntries()).toEqual([]);
+        expect(imageRecord().manifestDigest).toBe(digest);
+        await layoutIsValid(digest);
+      } finally {
+        await execa('umount', ['-l', dist()]);
+        fs.rmSync(saved, { recursive: true, force: true });
+      }
+    });
   });
 
   it('makes a second build of the same project wait for the first instead of sharing its tree', async () => {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import { spawn } from 'child_process';
-import { makeCommand, stopOrphanedMake } from './make';
+import { makeCommand, makeLauncher, stopOrphanedMake } from './make';
 import { composeConfig } from './configure';
 import { Toolchain } from './toolchain';
 import { crossCompilePrefix, kernelArchProfile } from './arch';
@@ -90,5 +90,37 @@ describe('stopOrphanedMake', () => {
     stopOrphanedMake(dir);
     await expect(exited).resolves.toBeDefined();
     expect(fs.existsSync(`${dir}/.kbuild-make.pid`)).toBe(false);
+  });
+});
+
+describe('makeLauncher', () => {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('stops make, and makes it delete the target it was writing, when its parent is SIGKILLed', async () => {
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/pdeath-`);
+    fs.writeFileSync(`${dir}/Makefile`, 'out:\n\techo partial > $@; sleep 60\n');
+    const launcher = makeLauncher(['-C', dir]);
+    expect(launcher.command).toBe('/usr/bin/setpriv');
+    // A parent that starts make in its own group as runMake does, says its pid, and waits.
+    const script = `const c = require('child_process').spawn(${JSON.stringify(launcher.command)}, ${JSON.stringify(launcher.args)}, { detached: true, stdio: 'ignore' }); console.log(c.pid);`;
+    const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const makePid = await new Promise<number>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString()))));
+    for (let waited = 0; !fs.existsSync(`${dir}/out`) && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    parent.kill('SIGKILL');
+    for (let waited = 0; alive(makePid) && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(alive(makePid)).toBe(false);
+    expect(fs.existsSync(`${dir}/out`)).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs make itself for an interactive session, which must keep the terminal', () => {
+    expect(makeLauncher(['menuconfig'], true)).toEqual({ command: 'make', args: ['menuconfig'] });
   });
 });

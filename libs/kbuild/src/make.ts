@@ -75,6 +75,15 @@ export function makeCommand(invocation: Omit<MakeInvocation, 'logFile'>): { args
 
 const TAIL_LINES = 30;
 const MAKE_PID_FILE = '.kbuild-make.pid';
+// util-linux's setpriv asks the kernel to send make SIGTERM when this process dies, even by
+// SIGKILL; make then stops its jobs and deletes the targets it was writing, as on Ctrl-C.
+const SETPRIV = '/usr/bin/setpriv';
+
+/** The command that runs make: under setpriv --pdeathsig where there is one. */
+export function makeLauncher(args: string[], interactive = false): { command: string; args: string[] } {
+  if (interactive || !fs.existsSync(SETPRIV)) return { command: 'make', args };
+  return { command: SETPRIV, args: ['--pdeathsig', 'SIGTERM', '--', 'make', ...args] };
+}
 
 /**
  * A make whose Node parent was SIGKILLed keeps running in its own process group. Before a new make
@@ -115,7 +124,8 @@ export async function runMake(invocation: MakeInvocation): Promise<{ durationMs:
   const started = Date.now();
   const pidDir = invocation.buildDir ?? path.dirname(invocation.logFile);
   if (!invocation.interactive) stopOrphanedMake(pidDir, invocation.onProgress);
-  const child = spawn('make', args, {
+  const launcher = makeLauncher(args, invocation.interactive);
+  const child = spawn(launcher.command, launcher.args, {
     env: { ...process.env, ...env },
     // An interactive make keeps the terminal's process group so it can read the keyboard.
     detached: !invocation.interactive,
