@@ -1,4 +1,6 @@
 import * as fs from 'fs';
+import * as http from 'http';
+import { AddressInfo } from 'net';
 import * as path from 'path';
 import { createKernelWorkspace, REPO_ROOT, TempWorkspace } from './support/temp-workspace';
 
@@ -103,5 +105,32 @@ describe('bad input to the pipeline', () => {
     });
     const store = path.join(env.KERNEL_WORK_DIR, 'store/sha256', '0'.repeat(64));
     expect(fs.existsSync(store)).toBe(false);
+  });
+
+  it('passes a crafted URL from kernel.yaml to no shell: the request carries it literally and nothing runs', async () => {
+    const requested: string[] = [];
+    const server = http.createServer((request, response) => {
+      requested.push(request.url ?? '');
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const marker = path.join(workspace.root, 'pwned');
+    const url = `http://127.0.0.1:${port}/$(touch\${IFS}${marker}-1);touch\${IFS}${marker}-2;'\`touch\${IFS}${marker}-3\`'/linux-6.12.118.tar.xz`;
+    const yaml = ['version: 6.12.118', 'source:', '  kind: kernel.org', `  url: "${url}"`, `  sha256: "${'a'.repeat(64)}"`, 'arches: [x86_64]', ''].join('\n');
+    try {
+      workspace.write('kernels/6.99/config-x86_64', 'CONFIG_64BIT=y\n');
+      await withFile('kernels/6.99/kernel.yaml', yaml, async () => {
+        const output = await failure(['run', 'kernel-6.99:fetch']);
+        expect(output).toMatch(/404/);
+        expect(output).toContain(`127.0.0.1:${port}/$(touch`);
+      });
+    } finally {
+      server.close();
+      workspace.remove('kernels/6.99');
+    }
+    expect(requested.length).toBeGreaterThan(0);
+    expect(requested[0]).toContain(`/$(touch$%7BIFS%7D${marker}-1);touch`);
+    for (const n of [1, 2, 3]) expect(fs.existsSync(`${marker}-${n}`)).toBe(false);
   });
 });
