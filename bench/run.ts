@@ -74,10 +74,14 @@ make -s O="$W/out" ARCH=${karch} CROSS_COMPILE=${cross} olddefconfig
 make -s O="$W/out" ARCH=${karch} CROSS_COMPILE=${cross} -j${os.cpus().length} all
 make -s O="$W/out" ARCH=${karch} CROSS_COMPILE=${cross} INSTALL_MOD_PATH="$W/stage/mods" modules_install
 make -s O="$W/out" ARCH=${karch} CROSS_COMPILE=${cross} INSTALL_HDR_PATH="$W/stage/hdr/usr" headers_install
+rel=$(cat "$W/out/include/config/kernel.release")
+(cd "$W/out" && srctree="$W/src" SRCARCH=${karch} CC=gcc HOSTCC=gcc sh "$W/src/scripts/package/install-extmod-build" "$W/stage/dev/usr/src/linux-headers-$rel")
 cp "$W/out/${image}" "$W/stage/kernel"
+cp "$W/out/System.map" "$W/stage/System.map"
 tar -C "$W/stage/mods" -cf "$W/stage/kernel.tar" lib
 tar -C "$W/stage/hdr" -cf "$W/stage/kernel-headers.tar" usr
-tar -C "$W/stage" -cf - kernel kernel.tar kernel-headers.tar | gzip -6 > "$W/layer.tar.gz"
+tar -C "$W/stage/dev" -cf "$W/stage/kernel-dev.tar" usr
+tar -C "$W/stage" -cf - kernel kernel.tar kernel-headers.tar kernel-dev.tar System.map | gzip -6 > "$W/layer.tar.gz"
 `;
   await execa('bash', ['-c', script], { env: { ...process.env, ...env, W: workDir, TARBALL: tarball }, stdio: 'inherit' });
 }

@@ -13,13 +13,15 @@ describe('variants of the test series, built and booted', () => {
   let workspace: TempWorkspace;
 
   beforeAll(async () => {
-    workspace = await createKernelWorkspace('variants', ['kernels/6.12', 'kernels/6.12-virt', 'kernels/6.12-rt']);
-    // The same debug fragment as the shipped -dbg variants, and the same RT fragment as 6.12-rt.
+    workspace = await createKernelWorkspace('variants', ['kernels/6.12', 'kernels/6.12-virt']);
+    // The same debug fragment as the shipped -dbg variants.
     workspace.write(
       'kernels/6.12-virt-dbg/kernel.yaml',
       ['extends: 6.12-virt', 'fragments: [../common/config-dbg]', 'debug: true', 'test:', '  modules: [virtio_blk]', "  commands: ['test -e /proc/lockdep', 'test -d /sys/module/kgdboc']", '  timeoutSeconds: 300', ''].join('\n'),
     );
-    workspace.write('kernels/6.12-virt-rt/kernel.yaml', ['extends: 6.12-virt', 'fragments: [../6.12-rt/config-rt]', 'test:', '  modules: [virtio_blk]', "  commands: ['uname -v | grep -q PREEMPT_RT']", ''].join('\n'));
+    // The RT switch of 6.12-rt without its NO_HZ_FULL, which needs SMP and the test series is UP.
+    workspace.write('kernels/6.12-virt-rt/config-rt', '# Preempt-RT by configuration\nCONFIG_EXPERT=y\nCONFIG_PREEMPT_RT=y\n');
+    workspace.write('kernels/6.12-virt-rt/kernel.yaml', ['extends: 6.12-virt', 'fragments: [config-rt]', 'test:', '  modules: [virtio_blk]', "  commands: ['uname -v | grep -q PREEMPT_RT']", ''].join('\n'));
     await workspace.commitAll('dbg and rt variants of the test series');
   });
 

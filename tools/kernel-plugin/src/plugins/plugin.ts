@@ -96,7 +96,9 @@ export function kernelTargets(project: KernelProject, options: Required<KernelPl
       project.fixedPoint
         ? `Check ${project.configRoot}/config-<arch> is an olddefconfig fixed point (${arches})`
         : `Apply ${project.fragments.length} fragment(s) to ${project.configRoot}/config-<arch> and check every option survived`,
-      { cache: true, dependsOn: forward('patch'), outputs: [`${dist}/config`] },
+      // No dependsOn patch: configure and compile bring the tree up to date themselves under the
+      // project lock, so a cached build runs no uncached fetch and patch tasks.
+      { cache: true, outputs: [`${dist}/config`] },
       options,
     ),
     compile: step(
