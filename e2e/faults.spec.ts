@@ -44,6 +44,20 @@ async function signalWhenEntryAppears(child: execa.ExecaChildProcess, dir: strin
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits until no live process is writing a `.<name>.partial-<pid>-…` staging dir in `dir` (a killed one leaves its dir behind). */
+async function waitForWritersToEnd(dir: string, timeoutMs: number): Promise<void> {
+  const writers = () =>
+    fs
+      .readdirSync(dir)
+      .map((name) => /\.partial-(\d+)-/.exec(name)?.[1])
+      .filter((pid): pid is string => pid !== undefined && fs.existsSync(`/proc/${pid}`));
+  const deadline = Date.now() + timeoutMs;
+  while (writers().length > 0) {
+    if (Date.now() > deadline) throw new Error(`processes ${writers().join(', ')} still write in ${dir}`);
+    await sleep(100);
+  }
+}
+
 async function makeProcessesFor(buildDir: string): Promise<string[]> {
   const { stdout } = await execa('pgrep', ['-af', `O=${buildDir}`], { reject: false });
   return stdout.split('\n').filter((line) => line && !line.includes('pgrep'));
@@ -117,7 +131,8 @@ describe('faults during a build', () => {
       await signalWhenEntryAppears(child, dist(), '.oci.partial-', signal, 5 * 60 * 1000);
       const result = await child;
       expect(result.exitCode === 0 && result.signal === undefined).toBe(false);
-      await sleep(2000);
+      // After SIGINT the executor may still finish the layout it was writing; let it.
+      await waitForWritersToEnd(dist(), 60_000);
       // What a reader sees now is the previous image, complete (or, after SIGINT, the same image finished).
       expect(imageRecord().manifestDigest).toBe(digest);
       await layoutIsValid(digest);
