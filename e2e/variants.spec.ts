@@ -13,7 +13,9 @@ describe('variants of the test series, built and booted', () => {
   let workspace: TempWorkspace;
 
   beforeAll(async () => {
-    workspace = await createKernelWorkspace('variants', ['kernels/6.12', 'kernels/6.12-virt']);
+    workspace = await createKernelWorkspace('variants', ['kernels/6.12', 'kernels/6.12-virt', 'kernels/6.1', 'kernels/6.1-rt']);
+    // A small 6.1 VM kernel on top of 6.1-rt, so the RT patch set is booted, not only configured.
+    fs.cpSync(path.join(REPO_ROOT, 'e2e/fixtures/kernels/6.1-rt-virt'), path.join(workspace.root, 'kernels/6.1-rt-virt'), { recursive: true });
     // The same debug fragment as the shipped -dbg variants.
     workspace.write(
       'kernels/6.12-virt-dbg/kernel.yaml',
@@ -55,5 +57,12 @@ describe('variants of the test series, built and booted', () => {
     expect(result.all).toMatch(/booted 6\.12\.118-linuxkit-virt-rt on x86_64/);
     expect(fs.readFileSync(path.join(dist('6.12-virt-rt'), 'boot.log'), 'utf8')).toMatch(/KTEST-UNAMEV .*PREEMPT_RT[\s\S]*KTEST-CMD-END 0 0/);
     expect(JSON.parse(fs.readFileSync(path.join(dist('6.12-virt-rt'), 'image.json'), 'utf8')).tags[0]).toBe('6.12.118-virt-rt');
+  });
+
+  it('boots 6.1 with the RT patch set applied as patches, which reports PREEMPT_RT in uname -v', async () => {
+    const result = await workspace.nx(['run', 'kernel-6.1-rt-virt:test', '--arch=x86_64', '--outputStyle=stream'], { env });
+    expect(result.all).toMatch(/tree \S+kernel-6\.1-rt-virt: 64 patch\(es\)/);
+    expect(result.all).toMatch(/booted 6\.1\.192-linuxkit-rt-virt on x86_64/);
+    expect(fs.readFileSync(path.join(dist('6.1-rt-virt'), 'boot.log'), 'utf8')).toMatch(/KTEST-UNAMEV .*PREEMPT_RT[\s\S]*KTEST-CMD-END 0 0/);
   });
 });
