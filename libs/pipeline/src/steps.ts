@@ -107,6 +107,7 @@ export function patchStep(context: StepContext): Promise<{ srcDir: string }> {
 }
 
 export async function preparePatchedSource(context: StepContext): Promise<{ srcDir: string }> {
+  const started = Date.now();
   const { project, paths } = resolveStep(context);
   const { tarballPath } = await fetchStep(context);
   const pristineDir = await ensurePristineTree(tarballPath, project.source.sha256, paths.workRoot, { log: context.log });
@@ -117,7 +118,8 @@ export async function preparePatchedSource(context: StepContext): Promise<{ srcD
     `tree ${paths.tree}: ${patches.length} patch(es)` +
       (result.recreated ? ', created from the pristine source' : '') +
       (result.reverted.length ? `, reverted ${result.reverted.join(', ')}` : '') +
-      (result.applied.length ? `, applied ${result.applied.join(', ')}` : ', up to date'),
+      (result.applied.length ? `, applied ${result.applied.join(', ')}` : ', up to date') +
+      ` (${((Date.now() - started) / 1000).toFixed(1)}s)`,
   );
   return { srcDir: result.treeDir };
 }
@@ -206,6 +208,7 @@ async function compileLocked(context: CompileContext): Promise<{ release: string
     signal: context.signal,
   });
   context.log(`make all: ${(durationMs / 1000).toFixed(1)}s`);
+  const collecting = Date.now();
   const metadata = await collectKernelArtifacts({
     srcDir,
     buildDir: paths.buildDir,
@@ -220,7 +223,7 @@ async function compileLocked(context: CompileContext): Promise<{ release: string
     jobs: context.jobs,
     signal: context.signal,
   });
-  context.log(`kernel ${metadata.release} for ${arch}: ${paths.artifacts}`);
+  context.log(`kernel ${metadata.release} for ${arch}: ${paths.artifacts} (installs, kernel-dev tree and tars: ${((Date.now() - collecting) / 1000).toFixed(1)}s)`);
   return { release: metadata.release, pulled: false };
 }
 

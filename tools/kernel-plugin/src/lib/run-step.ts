@@ -25,6 +25,7 @@ export async function runStep(
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const started = Date.now();
   try {
     await step({
       workspaceRoot: context.root,
@@ -33,6 +34,7 @@ export async function runStep(
       log: (line) => logger.info(line),
       signal: controller.signal,
     });
+    if (!controller.signal.aborted) logger.info(`${context.projectName}:${context.targetName}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { success: !controller.signal.aborted };
   } catch (caught) {
     // A full disk the step did not name itself: name the file it was writing.
