@@ -70,6 +70,46 @@ describe('kernel-6.12-virt, built and booted from the Debian source', () => {
     expect(bootLog).toMatch(/Hello LinuxKit/);
   });
 
+  it('names the file and the compiler error of a module that does not compile, and keeps nothing of it', async () => {
+    workspace.write('modules/broken/module.yaml', 'kernel: 6.12-virt\nsource: src\nmodules: [broken]\n');
+    workspace.write('modules/broken/src/Kbuild', 'obj-m := broken.o\n');
+    workspace.write('modules/broken/src/broken.c', '#include <linux/module.h>\nstatic int __init broken_init(void) { return undefined_symbol; }\nmodule_init(broken_init);\nMODULE_LICENSE("GPL");\n');
+    try {
+      const result = await workspace.nx(['run', 'module-broken:build', '--arch=x86_64', '--excludeTaskDependencies', '--outputStyle=stream', '--skip-nx-cache'], { env, reject: false });
+      expect(result.exitCode).not.toBe(0);
+      expect(result.all).toMatch(/the module in modules\/broken\/src does not compile against 6\.12\.118-linuxkit-virt/);
+      expect(result.all).toMatch(/modules\/broken\/src\/broken\.c:2:\d+: error: 'undefined_symbol' undeclared/);
+      expect(result.all).toMatch(/fix: fix the compiler error above in modules\/broken\/src; read the full log: \S+module-broken\.log/);
+      expect(fs.existsSync(path.join(workspace.root, 'dist/modules/broken/x86_64'))).toBe(false);
+      // The scratch copy the compiler ran in is gone too.
+      expect(fs.readdirSync(path.join(WORK_DIR, 'modules')).filter((dir) => dir.includes('broken')).flatMap((dir) => fs.readdirSync(path.join(WORK_DIR, 'modules', dir)))).toEqual([]);
+    } finally {
+      workspace.remove('modules/broken');
+    }
+  });
+
+  it('refuses to boot a module built for another kernel version, naming the module and both releases', async () => {
+    const ko = path.join(workspace.root, 'dist/modules/hello-world/x86_64/hello_world.ko');
+    const saved = fs.readFileSync(ko);
+    const bootLog = path.join(workspace.root, 'dist/modules/hello-world/x86_64-boot.log');
+    const bootedAt = fs.statSync(bootLog).mtimeMs;
+    // A real ELF object with a .modinfo section, as a module for another kernel would carry.
+    const source = path.join(workspace.root, 'other-kernel.c');
+    fs.writeFileSync(source, 'static const char v[] __attribute__((section(".modinfo"), used, aligned(1))) = "vermagic=6.1.0-28-cloud-amd64 SMP mod_unload ";\n');
+    await execa('gcc', ['-c', source, '-o', ko]);
+    try {
+      const result = await workspace.nx(['run', 'module-hello-world:test', '--arch=x86_64', '--excludeTaskDependencies', '--outputStyle=stream', '--skip-nx-cache'], { env, reject: false });
+      expect(result.exitCode).not.toBe(0);
+      expect(result.all).toContain(`${ko} was built for kernel 6.1.0-28-cloud-amd64, not 6.12.118-linuxkit-virt`);
+      expect(result.all).toContain('fix: run nx run module-hello-world:build --arch=x86_64');
+      expect(result.all).not.toMatch(/inserted hello_world/);
+      expect(fs.statSync(bootLog).mtimeMs).toBe(bootedAt); // refused before booting
+    } finally {
+      fs.writeFileSync(ko, saved);
+      fs.rmSync(source);
+    }
+  });
+
   it('builds a module image from a Debian DKMS package (acpi-call-dkms): depmod run, modprobe finds it in the VM', async () => {
     const result = await workspace.nx(['run', 'module-acpi-call:test', '--arch=x86_64', '--outputStyle=stream'], { env });
     expect(result.all).toMatch(/module image .*extra\/acpi_call, depmod run/);

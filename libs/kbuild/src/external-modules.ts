@@ -25,11 +25,13 @@ export function assertSameCompiler(builder: string, toolchain: Toolchain): void 
 }
 
 /** vermagic of a .ko starts with the release it was built for: refuse a module for another kernel. */
-export async function assertModuleMatchesRelease(koFile: string, release: string): Promise<void> {
-  const { stdout } = await execa('/sbin/modinfo', ['-F', 'vermagic', koFile]);
-  const built = stdout.trim().split(/\s+/)[0];
+export async function assertModuleMatchesRelease(koFile: string, release: string, fix = `rebuild it against ${release}'s kernel-dev.tar`): Promise<void> {
+  if (!fs.existsSync(koFile)) throw new KernelBuildError(`${koFile} does not exist`, fix);
+  const result = await execa('/sbin/modinfo', ['-F', 'vermagic', koFile], { reject: false });
+  if (result.exitCode !== 0) throw new KernelBuildError(`${koFile} is not a kernel module (modinfo cannot read it)`, fix, result.stderr.trim() || undefined);
+  const built = result.stdout.trim().split(/\s+/)[0];
   if (built !== release) {
-    throw new KernelBuildError(`${path.basename(koFile)} was built for kernel ${built || '(unknown)'}, not ${release}`, `rebuild it against ${release}'s kernel-dev.tar`);
+    throw new KernelBuildError(`${koFile} was built for kernel ${built || '(unknown)'}, not ${release}`, fix);
   }
 }
 
@@ -38,6 +40,8 @@ export interface ExternalModuleBuild {
   headersDir: string;
   /** A scratch copy of the module source: kbuild writes objects next to the sources. */
   moduleDir: string;
+  /** Where the user edits the module's source (shown instead of the scratch copy in errors). */
+  sourceLabel?: string;
   toolchain: Toolchain;
   release: string;
   expected: string[];
@@ -61,7 +65,10 @@ export async function buildExternalModules(build: ExternalModuleBuild): Promise<
     });
   } catch (error) {
     if (error instanceof KernelBuildError) {
-      throw new KernelBuildError(`the module in ${build.moduleDir} does not compile against ${build.release}`, error.fix, error.details);
+      // The compiler names the scratch copy; point at the source the user edits.
+      const label = build.sourceLabel ?? build.moduleDir;
+      const details = error.details?.split(`${path.resolve(build.moduleDir)}/`).join(`${label}/`);
+      throw new KernelBuildError(`the module in ${label} does not compile against ${build.release}`, `fix the compiler error above in ${label}; ${error.fix}`, details);
     }
     throw error;
   }

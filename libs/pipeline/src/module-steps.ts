@@ -3,7 +3,7 @@ import * as path from 'path';
 import execa from 'execa';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { loadKernelProjects, loadModuleProjects, ModuleProject } from '@linuxkit-kernels/spec';
-import { assertSameCompiler, buildExternalModules, detectToolchain, hostKernelArch, KernelArch } from '@linuxkit-kernels/kbuild';
+import { assertModuleMatchesRelease, assertSameCompiler, buildExternalModules, detectToolchain, hostKernelArch, KernelArch } from '@linuxkit-kernels/kbuild';
 import { extractImageFile, writeKernelImageLayout, writeReproducibleTar } from '@linuxkit-kernels/oci';
 import { cachedDebPackage, extractFileFromDeb } from '@linuxkit-kernels/source';
 import { kernelArchProfile } from '@linuxkit-kernels/kbuild';
@@ -128,20 +128,25 @@ export async function moduleBuildStep(context: StepContext): Promise<{ modules: 
   const headersDir = await unpackKernelDev(paths.layout, tag, record.manifestDigest, record.release, paths.workRoot);
   const moduleDir = path.join(paths.workRoot, 'modules', module.name, `${arch}-${process.pid}`);
   fs.rmSync(moduleDir, { recursive: true, force: true });
-  await copyModuleSource(context, module, paths.workRoot, moduleDir);
   const outDir = moduleDistDir(context.workspaceRoot, module, arch);
-  context.log(`building ${module.modules.join(', ')} for ${kernel.name} ${record.release} (${arch}) against kernel-dev.tar`);
-  const built = await buildExternalModules({
-    headersDir,
-    moduleDir,
-    toolchain,
-    release: record.release,
-    expected: module.modules,
-    outDir,
-    logFile: path.join(paths.logDir, `module-${module.dir}.log`),
-    signal: context.signal,
-  });
-  fs.rmSync(moduleDir, { recursive: true, force: true });
+  let built: string[];
+  try {
+    await copyModuleSource(context, module, paths.workRoot, moduleDir);
+    context.log(`building ${module.modules.join(', ')} for ${kernel.name} ${record.release} (${arch}) against kernel-dev.tar`);
+    built = await buildExternalModules({
+      headersDir,
+      moduleDir,
+      sourceLabel: module.aptSource ? `${module.aptSource.apt}:${module.aptSource.dir}` : module.sourceDir,
+      toolchain,
+      release: record.release,
+      expected: module.modules,
+      outDir,
+      logFile: path.join(paths.logDir, `module-${module.dir}.log`),
+      signal: context.signal,
+    });
+  } finally {
+    fs.rmSync(moduleDir, { recursive: true, force: true });
+  }
   fs.writeFileSync(path.join(outDir, 'module.json'), `${JSON.stringify({ kernel: kernel.name, release: record.release, arch, modules: built }, null, 2)}\n`);
   context.log(`built ${built.join(', ')} into ${outDir}`);
   if (module.image) await writeModuleImage(context, module, arch, paths, record, outDir);
@@ -154,6 +159,8 @@ export async function moduleTestStep(context: StepContext): Promise<{ bootLog: s
   const { kernel, paths } = moduleKernelPaths(context, module, arch);
   const record = readImageRecord(paths);
   const outDir = moduleDistDir(context.workspaceRoot, module, arch);
+  // Never boot a module built for another kernel (one rebuilt since, or another variant's).
+  for (const name of module.modules) await assertModuleMatchesRelease(path.join(outDir, `${name}.ko`), record.release, `run nx run ${context.projectName}:build --arch=${arch}`);
   const expectLine = module.test.expect ? [`dmesg | grep -F ${JSON.stringify(module.test.expect)}`] : [];
   const bootLog = `${outDir}-boot.log`;
   await bootFromLayout(
