@@ -78,7 +78,8 @@ describe('kernel-6.12-virt, built and booted from the Debian source', () => {
       const result = await workspace.nx(['run', 'module-broken:build', '--arch=x86_64', '--excludeTaskDependencies', '--outputStyle=stream', '--skip-nx-cache'], { env, reject: false });
       expect(result.exitCode).not.toBe(0);
       expect(result.all).toMatch(/the module in modules\/broken\/src does not compile against 6\.12\.118-linuxkit-virt/);
-      expect(result.all).toMatch(/modules\/broken\/src\/broken\.c:2:\d+: error: 'undefined_symbol' undeclared/);
+      expect(result.all).toMatch(/modules\/broken\/src\/broken\.c:2:\d+: error: .undefined_symbol. undeclared/);
+      expect(result.all).not.toMatch(/modules\/module-broken\/x86_64-\d+/); // never the scratch copy
       expect(result.all).toMatch(/fix: fix the compiler error above in modules\/broken\/src; read the full log: \S+module-broken\.log/);
       expect(fs.existsSync(path.join(workspace.root, 'dist/modules/broken/x86_64'))).toBe(false);
       // The scratch copy the compiler ran in is gone too.

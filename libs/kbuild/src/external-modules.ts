@@ -67,7 +67,7 @@ export async function buildExternalModules(build: ExternalModuleBuild): Promise<
     if (error instanceof KernelBuildError) {
       // The compiler names the scratch copy; point at the source the user edits.
       const label = build.sourceLabel ?? build.moduleDir;
-      const details = error.details?.split(`${path.resolve(build.moduleDir)}/`).join(`${label}/`);
+      const details = error.details?.split(path.resolve(build.moduleDir)).join(label);
       throw new KernelBuildError(`the module in ${label} does not compile against ${build.release}`, `fix the compiler error above in ${label}; ${error.fix}`, details);
     }
     throw error;
