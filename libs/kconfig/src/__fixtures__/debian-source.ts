@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import execa from 'execa';
+import { replaceDirectoryAtomically } from '@linuxkit-kernels/oci';
 
 /** A real final .config: the demo kernel's committed x86_64 config (a fixed point of olddefconfig). */
 export const REAL_CONFIG = path.resolve(__dirname, '../../../../kernels/6.12-virt/config-x86_64');
@@ -20,20 +21,8 @@ export async function debianKconfigTree(): Promise<string> {
   const { size, mtimeMs } = fs.statSync(TARBALL);
   const root = path.join(os.tmpdir(), 'linuxkit-kernels-specs', `kconfig-6.12-${size}-${Math.round(mtimeMs)}`);
   const tree = path.join(root, 'linux-source-6.12');
-  if (fs.existsSync(path.join(tree, 'Kconfig'))) return tree;
-  const tmp = `${root}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  try {
-    await execa('tar', ['-xJf', TARBALL, '-C', tmp, '--wildcards', '*/Kconfig*', '*/scripts/diffconfig']);
-    try {
-      fs.renameSync(tmp, root);
-    } catch (error) {
-      // Another spec extracted it meanwhile: use theirs.
-      if (!fs.existsSync(path.join(tree, 'Kconfig'))) throw error;
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+  if (!fs.existsSync(path.join(tree, 'Kconfig'))) {
+    await replaceDirectoryAtomically(root, (staging) => execa('tar', ['-xJf', TARBALL, '-C', staging, '--wildcards', '*/Kconfig*', '*/scripts/diffconfig']));
   }
   return tree;
 }
