@@ -88,6 +88,15 @@ describe('gzipFileParallel', () => {
     expect(await fs.readdir(dir)).not.toContainEqual(expect.stringMatching(/missing\.gz/));
   });
 
+  it('rejects, never crashes, for a missing input whose output dir must be created first', async () => {
+    // Creating the dir gives a stream that opens the file itself time to emit ENOENT unheard
+    // (an uncaught exception in about one try of three before the input was opened first).
+    for (let attempt = 0; attempt < 50; attempt++) {
+      await expect(gzipFileParallel(path.join(dir, 'missing'), path.join(dir, `new-${attempt}`, 'out.gz'))).rejects.toThrow(/ENOENT/);
+    }
+    expect(await fs.readdir(dir)).not.toContainEqual(expect.stringMatching(/^new-/)); // not even the dir
+  });
+
   it('refuses a level outside 0–9 and a chunk size below one byte', async () => {
     await expect(gzipFileParallel(input, path.join(dir, 'x.gz'), { level: 10 })).rejects.toThrow(/gzip level 10/);
     await expect(gzipFileParallel(input, path.join(dir, 'x.gz'), { chunkBytes: 0 })).rejects.toThrow(/chunkBytes 0/);

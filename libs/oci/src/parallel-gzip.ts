@@ -135,7 +135,14 @@ export async function gzipStreamParallel(
 /** {@link gzipStreamParallel} over a file; `output` appears only once it is complete. */
 export async function gzipFileParallel(input: string, output: string, options: ParallelGzipOptions = {}): Promise<GzipResult> {
   checkedOptions(options); // before anything is created on disk
-  return writeFileViaTempSibling(output, (tempFile) => gzipStreamParallel(createReadStream(input), tempFile, options));
+  // Opened before the output: a missing input rejects here. A stream left to open the file itself
+  // would emit its ENOENT while the output is being created, with no listener yet, and crash.
+  const source = (await fs.open(input, 'r')).createReadStream(); // closes the handle when done
+  try {
+    return await writeFileViaTempSibling(output, (tempFile) => gzipStreamParallel(source, tempFile, options));
+  } finally {
+    source.destroy();
+  }
 }
 
 export interface GzipBenchmark {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'crypto';
-import { createReadStream, promises as fs } from 'fs';
+import { promises as fs } from 'fs';
 import path from 'path';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
 import { normalizeSha256 } from './sha256';
@@ -113,10 +113,17 @@ export async function addFileToStore(store: ContentStore, file: string, sha256: 
   if (!stat || stat.isDirectory()) {
     throw new KernelBuildError(`${file}: ${stat ? 'is a directory' : 'no such file'}`, 'check the path of the file to add');
   }
-  const temp = await writeVerifiedTemp(store, createReadStream(file), sha256, {
-    culprit: file,
-    mismatchFix: `if ${path.basename(file)} is the file you want, put its sha256 (\`sha256sum ${file}\`) in kernel.yaml`,
-  });
-  return commitToStore(store, temp, sha256);
+  // Opened first: a stream opening the file itself could fail while the temp is being created,
+  // before anyone listens, and crash the process instead of rejecting.
+  const source = (await fs.open(file, 'r')).createReadStream();
+  try {
+    const temp = await writeVerifiedTemp(store, source, sha256, {
+      culprit: file,
+      mismatchFix: `if ${path.basename(file)} is the file you want, put its sha256 (\`sha256sum ${file}\`) in kernel.yaml`,
+    });
+    return await commitToStore(store, temp, sha256);
+  } finally {
+    source.destroy();
+  }
 }
 
