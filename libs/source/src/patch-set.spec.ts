@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import path from 'path';
 import execa from 'execa';
 import { KernelBuildError } from '@linuxkit-kernels/errors';
@@ -37,7 +38,7 @@ describe('a kernel.org patch set (projects/rt kind) from a loopback server', () 
   let escaping: Buffer;
 
   beforeAll(async () => {
-    const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'rt-tarballs-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rt-tarballs-'));
     good = await rtStyleTarball(path.join(dir, 'good'), '# rt\n0001-sched-rt.patch\n0003-printk.patch\n0002-locking.patch\n', ['0001-sched-rt.patch', '0002-locking.patch', '0003-printk.patch']);
     escaping = await rtStyleTarball(path.join(dir, 'escaping'), '0001-a.patch\n../../etc/passwd\n', ['0001-a.patch']);
     fs.rmSync(dir, { recursive: true, force: true });
